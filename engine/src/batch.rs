@@ -1,0 +1,636 @@
+//! A batch of points in the compact binary form the WAL stores and the head applies.
+//!
+//! The line-protocol parser builds a [`WriteBatch`] directly (no per-field allocation: every
+//! point is appended to one growing buffer), the writer appends the buffer to the WAL as it is,
+//! and replay reads the same bytes back with [`WriteBatch::iter`].
+//!
+//! Layout of one point (all integers little-endian):
+//! ```text
+//! point  := key_len:u32 key ts:i64 nfields:u16 field{nfields}
+//! key    := mlen:u16 measurement ntags:u16 (klen:u16 key vlen:u16 value){ntags}   (tags sorted by key)
+//! field  := nlen:u16 name type:u8 value
+//! value  := f64 | i64 | u64 (8 bytes) | bool (1 byte) | slen:u32 utf8-bytes
+//! ```
+//! The `key` bytes are the series key: equal series have byte-equal keys because tags are
+//! sorted and duplicate tag keys are refused.
+
+use crate::types::{FieldType, FieldValueRef, Nanos};
+use thiserror::Error;
+
+/// Largest measurement, tag key, tag value or field name, in bytes (the u16 length prefix).
+pub const MAX_NAME_LEN: usize = u16::MAX as usize;
+/// Most tags or fields on one point (the u16 count prefix).
+pub const MAX_ITEMS: usize = u16::MAX as usize;
+
+/// Why a point could not be added to a batch, or a stored batch could not be read.
+#[derive(Debug, Error, Clone, PartialEq, Eq)]
+pub enum BatchError {
+    /// A point without any field.
+    #[error("point has no fields; a point needs at least one field such as value=1")]
+    NoFields,
+    /// The same tag key twice on one point.
+    #[error("tag key '{0}' appears twice on one point; each tag key may appear once")]
+    DuplicateTag(String),
+    /// The same field name twice on one point.
+    #[error("field '{0}' appears twice on one point; each field may appear once")]
+    DuplicateField(String),
+    /// A name over [`MAX_NAME_LEN`] bytes.
+    #[error("{what} is {len} bytes long; the limit is {MAX_NAME_LEN}")]
+    TooLong {
+        /// What was too long.
+        what: &'static str,
+        /// Its length.
+        len: usize,
+    },
+    /// More than [`MAX_ITEMS`] tags or fields.
+    #[error("too many {0} on one point; the limit is {MAX_ITEMS}")]
+    TooMany(&'static str),
+    /// An empty measurement, tag key or field name.
+    #[error("{0} is empty")]
+    Empty(&'static str),
+    /// Stored bytes that do not decode (a bug or corruption that passed the CRC).
+    #[error("corrupt batch at byte {offset}: {reason}")]
+    Corrupt {
+        /// Offset in the batch buffer.
+        offset: usize,
+        /// What was wrong.
+        reason: &'static str,
+    },
+}
+
+/// A batch of points encoded back to back in one buffer.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct WriteBatch {
+    buf: Vec<u8>,
+    points: usize,
+}
+
+impl WriteBatch {
+    /// An empty batch.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// An empty batch with room for `bytes` of encoded points.
+    pub fn with_capacity(bytes: usize) -> Self {
+        WriteBatch {
+            buf: Vec::with_capacity(bytes),
+            points: 0,
+        }
+    }
+
+    /// Wraps bytes produced by [`WriteBatch::as_bytes`], checking every point decodes.
+    pub fn from_bytes(buf: Vec<u8>) -> Result<Self, BatchError> {
+        let mut points = 0;
+        let mut off = 0;
+        while off < buf.len() {
+            let (_, next) = decode_point(&buf, off)?;
+            off = next;
+            points += 1;
+        }
+        Ok(WriteBatch { buf, points })
+    }
+
+    /// The encoded points.
+    pub fn as_bytes(&self) -> &[u8] {
+        &self.buf
+    }
+
+    /// Number of points.
+    pub fn len(&self) -> usize {
+        self.points
+    }
+
+    /// Whether the batch holds no points.
+    pub fn is_empty(&self) -> bool {
+        self.points == 0
+    }
+
+    /// Encoded size in bytes.
+    pub fn byte_len(&self) -> usize {
+        self.buf.len()
+    }
+
+    /// Removes every point, keeping the allocation.
+    pub fn clear(&mut self) {
+        self.buf.clear();
+        self.points = 0;
+    }
+
+    /// Appends every point of `other`.
+    pub fn extend_from(&mut self, other: &WriteBatch) {
+        self.buf.extend_from_slice(&other.buf);
+        self.points += other.points;
+    }
+
+    /// Starts a point; add tags and fields to the builder, then [`PointBuilder::finish`] it.
+    /// A builder dropped without `finish` leaves the batch unchanged.
+    pub fn point<'b>(
+        &'b mut self,
+        scratch: &'b mut PointScratch,
+        measurement: &str,
+    ) -> PointBuilder<'b> {
+        scratch.clear();
+        scratch.measurement.push_str(measurement);
+        PointBuilder {
+            batch: self,
+            scratch,
+        }
+    }
+
+    /// Iterates over the points. Each item fails only if the buffer is corrupt.
+    pub fn iter(&self) -> PointIter<'_> {
+        PointIter {
+            buf: &self.buf,
+            off: 0,
+        }
+    }
+}
+
+/// Reusable buffers for building points, so adding one allocates nothing once warm.
+#[derive(Debug, Default)]
+pub struct PointScratch {
+    measurement: String,
+    text: String,
+    /// (key start, key end, value start, value end) into `text`.
+    tags: Vec<(u32, u32, u32, u32)>,
+    /// Encoded fields, and (name start, name end) of each into `fields_buf` for duplicate checks.
+    fields_buf: Vec<u8>,
+    field_names: Vec<(u32, u32)>,
+}
+
+impl PointScratch {
+    /// Fresh scratch buffers.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    fn clear(&mut self) {
+        self.measurement.clear();
+        self.text.clear();
+        self.tags.clear();
+        self.fields_buf.clear();
+        self.field_names.clear();
+    }
+}
+
+/// Builds one point; see [`WriteBatch::point`].
+#[derive(Debug)]
+pub struct PointBuilder<'b> {
+    batch: &'b mut WriteBatch,
+    scratch: &'b mut PointScratch,
+}
+
+impl PointBuilder<'_> {
+    /// Adds a tag (already unescaped).
+    pub fn tag(&mut self, key: &str, value: &str) -> &mut Self {
+        let s = &mut *self.scratch;
+        let ks = s.text.len() as u32;
+        s.text.push_str(key);
+        let ke = s.text.len() as u32;
+        s.text.push_str(value);
+        let ve = s.text.len() as u32;
+        s.tags.push((ks, ke, ke, ve));
+        self
+    }
+
+    /// Adds a field (name already unescaped).
+    pub fn field(&mut self, name: &str, value: FieldValueRef<'_>) -> &mut Self {
+        let s = &mut *self.scratch;
+        let start = s.fields_buf.len() as u32 + 2;
+        put_u16(&mut s.fields_buf, name.len().min(MAX_NAME_LEN) as u16);
+        s.fields_buf.extend_from_slice(name.as_bytes());
+        s.field_names.push((start, s.fields_buf.len() as u32));
+        s.fields_buf.push(value.field_type().code());
+        match value {
+            FieldValueRef::Float(v) => s.fields_buf.extend_from_slice(&v.to_le_bytes()),
+            FieldValueRef::Integer(v) => s.fields_buf.extend_from_slice(&v.to_le_bytes()),
+            FieldValueRef::Unsigned(v) => s.fields_buf.extend_from_slice(&v.to_le_bytes()),
+            FieldValueRef::Boolean(v) => s.fields_buf.push(v as u8),
+            FieldValueRef::String(v) => {
+                s.fields_buf
+                    .extend_from_slice(&(v.len() as u32).to_le_bytes());
+                s.fields_buf.extend_from_slice(v.as_bytes());
+            }
+        }
+        self
+    }
+
+    /// Validates the point and appends it to the batch with timestamp `ts`.
+    pub fn finish(self, ts: Nanos) -> Result<(), BatchError> {
+        let s = self.scratch;
+        if s.measurement.is_empty() {
+            return Err(BatchError::Empty("measurement"));
+        }
+        check_len("measurement", s.measurement.len())?;
+        if s.field_names.is_empty() {
+            return Err(BatchError::NoFields);
+        }
+        if s.tags.len() > MAX_ITEMS {
+            return Err(BatchError::TooMany("tags"));
+        }
+        if s.field_names.len() > MAX_ITEMS {
+            return Err(BatchError::TooMany("fields"));
+        }
+        let text = s.text.as_str();
+        let tag_key = |t: &(u32, u32, u32, u32)| &text[t.0 as usize..t.1 as usize];
+        for t in &s.tags {
+            let k = tag_key(t);
+            if k.is_empty() {
+                return Err(BatchError::Empty("tag key"));
+            }
+            check_len("tag key", k.len())?;
+            check_len("tag value", (t.3 - t.2) as usize)?;
+        }
+        s.tags.sort_unstable_by(|a, b| tag_key(a).cmp(tag_key(b)));
+        for w in s.tags.windows(2) {
+            if tag_key(&w[0]) == tag_key(&w[1]) {
+                return Err(BatchError::DuplicateTag(tag_key(&w[0]).to_owned()));
+            }
+        }
+        let fb = &s.fields_buf;
+        for (i, &(a, b)) in s.field_names.iter().enumerate() {
+            let name = &fb[a as usize..b as usize];
+            if name.is_empty() {
+                return Err(BatchError::Empty("field name"));
+            }
+            check_len("field name", name.len())?;
+            // Points carry a handful of fields, so the quadratic check is cheaper than hashing.
+            for &(c, d) in &s.field_names[..i] {
+                if &fb[c as usize..d as usize] == name {
+                    return Err(BatchError::DuplicateField(
+                        String::from_utf8_lossy(name).into_owned(),
+                    ));
+                }
+            }
+        }
+
+        let buf = &mut self.batch.buf;
+        let start = buf.len();
+        buf.extend_from_slice(&[0; 4]);
+        put_str16(buf, &s.measurement);
+        put_u16(buf, s.tags.len() as u16);
+        for t in &s.tags {
+            put_str16(buf, &text[t.0 as usize..t.1 as usize]);
+            put_str16(buf, &text[t.2 as usize..t.3 as usize]);
+        }
+        let key_len = (buf.len() - start - 4) as u32;
+        buf[start..start + 4].copy_from_slice(&key_len.to_le_bytes());
+        buf.extend_from_slice(&ts.to_le_bytes());
+        put_u16(buf, s.field_names.len() as u16);
+        buf.extend_from_slice(&s.fields_buf);
+        self.batch.points += 1;
+        Ok(())
+    }
+}
+
+fn check_len(what: &'static str, len: usize) -> Result<(), BatchError> {
+    if len > MAX_NAME_LEN {
+        Err(BatchError::TooLong { what, len })
+    } else {
+        Ok(())
+    }
+}
+
+fn put_u16(buf: &mut Vec<u8>, v: u16) {
+    buf.extend_from_slice(&v.to_le_bytes());
+}
+
+fn put_str16(buf: &mut Vec<u8>, s: &str) {
+    put_u16(buf, s.len() as u16);
+    buf.extend_from_slice(s.as_bytes());
+}
+
+/// A series key borrowed from a batch or the series registry: measurement and sorted tags.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct SeriesKeyRef<'a> {
+    bytes: &'a [u8],
+}
+
+impl<'a> SeriesKeyRef<'a> {
+    /// Interprets `bytes` as an encoded series key, checking its structure.
+    pub fn parse(bytes: &'a [u8]) -> Result<Self, BatchError> {
+        let mut r = Reader { buf: bytes, off: 0 };
+        r.str16()?;
+        let n = r.u16()?;
+        for _ in 0..n {
+            r.str16()?;
+            r.str16()?;
+        }
+        if r.off != bytes.len() {
+            return Err(BatchError::Corrupt {
+                offset: r.off,
+                reason: "trailing bytes after series key",
+            });
+        }
+        Ok(SeriesKeyRef { bytes })
+    }
+
+    /// The encoded key (the identity of the series).
+    pub fn as_bytes(&self) -> &'a [u8] {
+        self.bytes
+    }
+
+    /// The measurement name.
+    pub fn measurement(&self) -> &'a str {
+        let mut r = Reader {
+            buf: self.bytes,
+            off: 0,
+        };
+        // The key was validated in `parse`, so reading cannot fail.
+        r.str16().unwrap_or("")
+    }
+
+    /// The tags, sorted by key.
+    pub fn tags(&self) -> TagIter<'a> {
+        let mut r = Reader {
+            buf: self.bytes,
+            off: 0,
+        };
+        let _ = r.str16();
+        let n = r.u16().unwrap_or(0);
+        TagIter { r, left: n }
+    }
+
+    /// The value of tag `key`, if the series has it.
+    pub fn tag(&self, key: &str) -> Option<&'a str> {
+        self.tags().find(|(k, _)| *k == key).map(|(_, v)| v)
+    }
+}
+
+impl std::fmt::Display for SeriesKeyRef<'_> {
+    /// Line-protocol style: `measurement,k1=v1,k2=v2` (unescaped, for humans).
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.measurement())?;
+        for (k, v) in self.tags() {
+            write!(f, ",{k}={v}")?;
+        }
+        Ok(())
+    }
+}
+
+/// Iterator over a series key's tags.
+#[derive(Debug, Clone)]
+pub struct TagIter<'a> {
+    r: Reader<'a>,
+    left: u16,
+}
+
+impl<'a> Iterator for TagIter<'a> {
+    type Item = (&'a str, &'a str);
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.left == 0 {
+            return None;
+        }
+        self.left -= 1;
+        let k = self.r.str16().ok()?;
+        let v = self.r.str16().ok()?;
+        Some((k, v))
+    }
+}
+
+/// One point read out of a batch.
+#[derive(Debug, Clone, Copy)]
+pub struct PointRef<'a> {
+    /// The series key.
+    pub key: SeriesKeyRef<'a>,
+    /// Timestamp in nanoseconds.
+    pub ts: Nanos,
+    fields: &'a [u8],
+    nfields: u16,
+}
+
+impl<'a> PointRef<'a> {
+    /// The fields, in the order they were written.
+    pub fn fields(&self) -> FieldIter<'a> {
+        FieldIter {
+            r: Reader {
+                buf: self.fields,
+                off: 0,
+            },
+            left: self.nfields,
+        }
+    }
+
+    /// Number of fields.
+    pub fn field_count(&self) -> usize {
+        self.nfields as usize
+    }
+}
+
+/// Iterator over a point's fields.
+#[derive(Debug, Clone)]
+pub struct FieldIter<'a> {
+    r: Reader<'a>,
+    left: u16,
+}
+
+impl<'a> Iterator for FieldIter<'a> {
+    type Item = (&'a str, FieldValueRef<'a>);
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.left == 0 {
+            return None;
+        }
+        self.left -= 1;
+        // Fields were validated when the point was decoded.
+        read_field(&mut self.r).ok()
+    }
+}
+
+/// Iterator over a batch's points.
+#[derive(Debug, Clone)]
+pub struct PointIter<'a> {
+    buf: &'a [u8],
+    off: usize,
+}
+
+impl<'a> Iterator for PointIter<'a> {
+    type Item = Result<PointRef<'a>, BatchError>;
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.off >= self.buf.len() {
+            return None;
+        }
+        match decode_point(self.buf, self.off) {
+            Ok((p, next)) => {
+                self.off = next;
+                Some(Ok(p))
+            }
+            Err(e) => {
+                self.off = self.buf.len();
+                Some(Err(e))
+            }
+        }
+    }
+}
+
+fn decode_point(buf: &[u8], off: usize) -> Result<(PointRef<'_>, usize), BatchError> {
+    let mut r = Reader { buf, off };
+    let key_len = r.u32()? as usize;
+    let key_bytes = r.take(key_len)?;
+    let key = SeriesKeyRef::parse(key_bytes).map_err(|_| BatchError::Corrupt {
+        offset: off,
+        reason: "bad series key",
+    })?;
+    let ts = r.i64()?;
+    let nfields = r.u16()?;
+    if nfields == 0 {
+        return Err(BatchError::Corrupt {
+            offset: r.off,
+            reason: "point without fields",
+        });
+    }
+    let fstart = r.off;
+    for _ in 0..nfields {
+        read_field(&mut r)?;
+    }
+    let p = PointRef {
+        key,
+        ts,
+        fields: &buf[fstart..r.off],
+        nfields,
+    };
+    Ok((p, r.off))
+}
+
+fn read_field<'a>(r: &mut Reader<'a>) -> Result<(&'a str, FieldValueRef<'a>), BatchError> {
+    let name = r.str16()?;
+    let code = r.u8()?;
+    let ty = FieldType::from_code(code).ok_or(BatchError::Corrupt {
+        offset: r.off - 1,
+        reason: "unknown field type",
+    })?;
+    let v = match ty {
+        FieldType::Float => FieldValueRef::Float(f64::from_bits(r.i64()? as u64)),
+        FieldType::Integer => FieldValueRef::Integer(r.i64()?),
+        FieldType::Unsigned => FieldValueRef::Unsigned(r.i64()? as u64),
+        FieldType::Boolean => FieldValueRef::Boolean(r.u8()? != 0),
+        FieldType::String => {
+            let n = r.u32()? as usize;
+            let b = r.take(n)?;
+            FieldValueRef::String(std::str::from_utf8(b).map_err(|_| BatchError::Corrupt {
+                offset: r.off - n,
+                reason: "string field is not UTF-8",
+            })?)
+        }
+    };
+    Ok((name, v))
+}
+
+#[derive(Debug, Clone)]
+struct Reader<'a> {
+    buf: &'a [u8],
+    off: usize,
+}
+
+impl<'a> Reader<'a> {
+    fn take(&mut self, n: usize) -> Result<&'a [u8], BatchError> {
+        let end = self
+            .off
+            .checked_add(n)
+            .filter(|&e| e <= self.buf.len())
+            .ok_or(BatchError::Corrupt {
+                offset: self.off,
+                reason: "length runs past the end",
+            })?;
+        let s = &self.buf[self.off..end];
+        self.off = end;
+        Ok(s)
+    }
+    fn u8(&mut self) -> Result<u8, BatchError> {
+        Ok(self.take(1)?[0])
+    }
+    fn u16(&mut self) -> Result<u16, BatchError> {
+        let b = self.take(2)?;
+        Ok(u16::from_le_bytes([b[0], b[1]]))
+    }
+    fn u32(&mut self) -> Result<u32, BatchError> {
+        let b = self.take(4)?;
+        Ok(u32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+    }
+    fn i64(&mut self) -> Result<i64, BatchError> {
+        let b = self.take(8)?;
+        let mut a = [0u8; 8];
+        a.copy_from_slice(b);
+        Ok(i64::from_le_bytes(a))
+    }
+    fn str16(&mut self) -> Result<&'a str, BatchError> {
+        let n = self.u16()? as usize;
+        let off = self.off;
+        std::str::from_utf8(self.take(n)?).map_err(|_| BatchError::Corrupt {
+            offset: off,
+            reason: "name is not UTF-8",
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn builds_and_reads_back_with_sorted_tags() {
+        let mut b = WriteBatch::new();
+        let mut s = PointScratch::new();
+        let mut p = b.point(&mut s, "requests");
+        p.tag("key", "k1")
+            .tag("endpoint", "/api/x")
+            .field("latency_ms", FieldValueRef::Float(12.5))
+            .field("ok", FieldValueRef::Boolean(true))
+            .field("note", FieldValueRef::String("hi"));
+        p.finish(42).unwrap();
+        let mut p = b.point(&mut s, "requests");
+        p.tag("endpoint", "/api/x")
+            .tag("key", "k1")
+            .field("bytes", FieldValueRef::Unsigned(7));
+        p.finish(43).unwrap();
+        assert_eq!(b.len(), 2);
+        let pts: Vec<_> = b.iter().map(|p| p.unwrap()).collect();
+        assert_eq!(pts[0].key, pts[1].key, "tag order must not change the series key");
+        assert_eq!(pts[0].key.to_string(), "requests,endpoint=/api/x,key=k1");
+        assert_eq!(pts[0].ts, 42);
+        let f: Vec<_> = pts[0].fields().collect();
+        assert_eq!(
+            f,
+            vec![
+                ("latency_ms", FieldValueRef::Float(12.5)),
+                ("ok", FieldValueRef::Boolean(true)),
+                ("note", FieldValueRef::String("hi")),
+            ]
+        );
+        let again = WriteBatch::from_bytes(b.as_bytes().to_vec()).unwrap();
+        assert_eq!(again, b);
+    }
+
+    #[test]
+    fn refuses_bad_points_without_changing_the_batch() {
+        let mut b = WriteBatch::new();
+        let mut s = PointScratch::new();
+        let p = b.point(&mut s, "m");
+        assert_eq!(p.finish(1), Err(BatchError::NoFields));
+        let mut p = b.point(&mut s, "m");
+        p.tag("a", "1").tag("a", "2").field("v", FieldValueRef::Integer(1));
+        assert_eq!(p.finish(1), Err(BatchError::DuplicateTag("a".into())));
+        let mut p = b.point(&mut s, "m");
+        p.field("v", FieldValueRef::Integer(1))
+            .field("v", FieldValueRef::Integer(2));
+        assert_eq!(p.finish(1), Err(BatchError::DuplicateField("v".into())));
+        assert!(b.is_empty());
+        assert!(b.as_bytes().is_empty());
+    }
+
+    #[test]
+    fn corrupt_bytes_are_an_error_not_a_panic() {
+        let mut b = WriteBatch::new();
+        let mut s = PointScratch::new();
+        let mut p = b.point(&mut s, "m");
+        p.field("v", FieldValueRef::String("abc"));
+        p.finish(1).unwrap();
+        let bytes = b.as_bytes().to_vec();
+        for cut in 0..bytes.len() {
+            assert!(WriteBatch::from_bytes(bytes[..cut].to_vec()).is_err() || cut == 0);
+        }
+        let mut bad = bytes.clone();
+        bad[0] = 0xff;
+        assert!(WriteBatch::from_bytes(bad).is_err());
+    }
+}

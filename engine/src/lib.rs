@@ -1,0 +1,26 @@
+//! Tally's storage engine: a write-ahead log, an in-memory head, immutable columnar segments read
+//! through mmap, and a tag index of roaring bitmaps.
+//!
+//! The engine knows nothing of HTTP or line protocol: callers hand it [`WriteBatch`]es and read
+//! back [`FieldColumn`]s for the series a [`Selector`] picks. See `docs/format.md` for the files
+//! and the crash guarantees, and [`Db`] for the entry point.
+
+pub mod batch;
+pub mod codec;
+pub mod db;
+pub mod error;
+pub mod fsutil;
+pub mod options;
+pub mod segment;
+pub mod selector;
+pub mod types;
+pub mod wal;
+
+pub use batch::{BatchError, PointBuilder, PointRef, PointScratch, SeriesKeyRef, WriteBatch};
+pub use db::{Db, FlushReport, RecoveryReport, SeriesData, SeriesInfo, Stats};
+pub use error::EngineError;
+pub use options::{MeasurementKind, Options, SyncPolicy};
+pub use selector::{Selector, TagPredicate};
+pub use types::{
+    ColumnValues, FieldColumn, FieldType, FieldValue, FieldValueRef, Nanos, SeriesId, TimeRange,
+};
