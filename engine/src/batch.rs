@@ -138,6 +138,25 @@ impl WriteBatch {
         }
     }
 
+    /// A new batch holding only the points whose position (0-based) `keep` accepts.
+    pub fn retain_points(&self, mut keep: impl FnMut(usize) -> bool) -> WriteBatch {
+        let mut out = WriteBatch::with_capacity(self.buf.len());
+        let mut off = 0;
+        let mut i = 0;
+        while off < self.buf.len() {
+            let Ok((_, next)) = decode_point(&self.buf, off) else {
+                break;
+            };
+            if keep(i) {
+                out.buf.extend_from_slice(&self.buf[off..next]);
+                out.points += 1;
+            }
+            off = next;
+            i += 1;
+        }
+        out
+    }
+
     /// Iterates over the points. Each item fails only if the buffer is corrupt.
     pub fn iter(&self) -> PointIter<'_> {
         PointIter {
@@ -585,7 +604,10 @@ mod tests {
         p.finish(43).unwrap();
         assert_eq!(b.len(), 2);
         let pts: Vec<_> = b.iter().map(|p| p.unwrap()).collect();
-        assert_eq!(pts[0].key, pts[1].key, "tag order must not change the series key");
+        assert_eq!(
+            pts[0].key, pts[1].key,
+            "tag order must not change the series key"
+        );
         assert_eq!(pts[0].key.to_string(), "requests,endpoint=/api/x,key=k1");
         assert_eq!(pts[0].ts, 42);
         let f: Vec<_> = pts[0].fields().collect();
@@ -608,7 +630,9 @@ mod tests {
         let p = b.point(&mut s, "m");
         assert_eq!(p.finish(1), Err(BatchError::NoFields));
         let mut p = b.point(&mut s, "m");
-        p.tag("a", "1").tag("a", "2").field("v", FieldValueRef::Integer(1));
+        p.tag("a", "1")
+            .tag("a", "2")
+            .field("v", FieldValueRef::Integer(1));
         assert_eq!(p.finish(1), Err(BatchError::DuplicateTag("a".into())));
         let mut p = b.point(&mut s, "m");
         p.field("v", FieldValueRef::Integer(1))

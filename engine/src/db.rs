@@ -1,13 +1,56 @@
 //! The database: ties the WAL, head, segments and index together behind one handle.
 //!
-//! (Being written. The public API below is fixed; bodies land next.)
+//! Data directory:
+//! ```text
+//! LOCK          held (flock) while a process has the store open
+//! MANIFEST      live segments + where WAL replay starts (see manifest.rs)
+//! series.log    series key -> id (see series.rs)
+//! wal/          write-ahead log files (see wal.rs)
+//! segments/     immutable segment files, `<seq>.seg` (see segment.rs)
+//! quarantine/   damaged files moved aside at start-up
+//! ```
+//!
+//! Threads and the write path:
+//! - Callers of [`Db::write`] send their batch over a bounded crossbeam channel to the single
+//!   **writer** thread and wait for its answer; a full channel blocks them (back-pressure from a
+//!   slow disk reaches the client instead of growing memory).
+//! - The writer drains whatever batches are queued (group commit), checks field types, appends
+//!   them to the WAL in one write + one fsync, applies them to the active head, then answers.
+//!   So a write is acknowledged only once it is durable under the sync policy.
+//! - To flush, the writer rotates the WAL (everything so far is in files `< n`), freezes the
+//!   active head and starts a new one; the **flusher** thread writes the frozen head into
+//!   segments, syncs the series log, commits a new manifest (`wal_from = n`), swaps the segments
+//!   into the read view and only then lets the writer delete WAL files `< n`.
+//!
+//! Readers take a snapshot of the view (segments, frozen head, active head) under a short read
+//! lock, so they never wait for a flush, and merge what they find: segments in sequence order,
+//! then the frozen head, then the active head, with last-write-wins per timestamp for metric
+//! measurements.
 
 use crate::batch::WriteBatch;
 use crate::error::EngineError;
-use crate::options::Options;
+use crate::fsutil;
+use crate::head::Head;
+use crate::manifest::Manifest;
+use crate::options::{MeasurementKind, Options};
+use crate::segment::{Segment, SegmentWriter};
 use crate::selector::Selector;
-use crate::types::{FieldColumn, SeriesId, TimeRange};
+use crate::series::SeriesRegistry;
+use crate::types::{FieldColumn, FieldType, SeriesId, TimeRange};
+use crate::wal::{Wal, WalOptions, KIND_WRITE_BATCH};
+use crossbeam_channel::{bounded, unbounded, Receiver, Sender};
+use std::collections::{BTreeMap, HashMap};
+use std::fs::File;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, RwLock};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+/// Most batches one group commit takes from the queue.
+const MAX_GROUP: usize = 256;
+/// How often the writer wakes without work (interval fsync, timed flush).
+const TICK: Duration = Duration::from_millis(50);
 
 /// What start-up found and repaired.
 #[derive(Debug, Clone, Default)]
@@ -33,9 +76,11 @@ pub struct Stats {
     pub points_written: u64,
     /// Batches accepted since start.
     pub batches_written: u64,
+    /// Points refused by the engine (field type conflicts) since start.
+    pub points_rejected: u64,
     /// Bytes in WAL files on disk.
     pub wal_bytes: u64,
-    /// Points in the in-memory head.
+    /// Points in the in-memory head (active and being flushed).
     pub head_points: u64,
     /// Estimated bytes of the in-memory head.
     pub head_bytes: u64,
@@ -47,6 +92,8 @@ pub struct Stats {
     pub series: u64,
     /// Head flushes completed since start.
     pub flushes: u64,
+    /// Head flushes that failed since start (retried).
+    pub flush_errors: u64,
     /// Batches waiting for the writer right now.
     pub write_queue_depth: u64,
     /// Files quarantined since start (including at start-up).
@@ -84,11 +131,88 @@ pub struct SeriesData {
     pub fields: Vec<FieldColumn>,
 }
 
-/// An open database. Cheap to share behind an `Arc`; every method takes `&self`.
+/// A point the engine refused although it parsed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PointRejection {
+    /// Position of the point in the batch (0-based).
+    pub index: usize,
+    /// Why, in words a person can act on.
+    pub reason: String,
+}
+
+/// The outcome of [`Db::write`].
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct WriteSummary {
+    /// Points stored.
+    pub written: usize,
+    /// Points refused; the others were stored.
+    pub rejected: Vec<PointRejection>,
+}
+
+/// What readers see: immutable segments plus the heads not yet in them.
+#[derive(Debug, Clone)]
+struct View {
+    segments: Arc<Vec<Arc<Segment>>>,
+    frozen: Option<Arc<RwLock<Head>>>,
+    active: Arc<RwLock<Head>>,
+}
+
+#[derive(Debug, Default)]
+struct Counters {
+    points_written: AtomicU64,
+    batches_written: AtomicU64,
+    points_rejected: AtomicU64,
+    wal_bytes: AtomicU64,
+    flushes: AtomicU64,
+    flush_errors: AtomicU64,
+    quarantined: AtomicU64,
+}
+
+/// State shared by the handle and the threads.
+#[derive(Debug)]
+struct Shared {
+    dir: PathBuf,
+    seg_dir: PathBuf,
+    opts: Options,
+    registry: RwLock<SeriesRegistry>,
+    view: RwLock<View>,
+    counters: Counters,
+    closed: AtomicBool,
+}
+
+type Reply<T> = Sender<Result<T, EngineError>>;
+
+enum Request {
+    Write {
+        batch: WriteBatch,
+        reply: Reply<WriteSummary>,
+    },
+    Flush {
+        reply: Reply<FlushReport>,
+    },
+    Close {
+        reply: Reply<()>,
+    },
+}
+
+struct FlushJob {
+    head: Arc<RwLock<Head>>,
+    wal_to: u64,
+}
+
+struct FlushDone {
+    wal_to: u64,
+    result: Result<FlushReport, String>,
+}
+
+/// An open database. Share it behind an `Arc`; every method takes `&self`.
 #[derive(Debug)]
 pub struct Db {
-    dir: PathBuf,
-    opts: Options,
+    shared: Arc<Shared>,
+    tx: Sender<Request>,
+    writer: Mutex<Option<JoinHandle<()>>>,
+    recovery: RecoveryReport,
+    _lock: File,
 }
 
 impl Db {
@@ -96,56 +220,281 @@ impl Db {
     /// series index and segments (quarantining corrupt ones), replays the WAL (truncating a torn
     /// tail) and starts the writer and flusher threads.
     pub fn open(dir: impl AsRef<Path>, opts: Options) -> Result<Db, EngineError> {
-        let _ = (dir.as_ref(), &opts);
-        unimplemented!("Db::open is being written")
+        let dir = dir.as_ref().to_path_buf();
+        let seg_dir = dir.join("segments");
+        let wal_dir = dir.join("wal");
+        for d in [&dir, &seg_dir, &wal_dir] {
+            std::fs::create_dir_all(d).map_err(|e| EngineError::io("create directory", d, e))?;
+        }
+        let lock_path = dir.join("LOCK");
+        let lock = File::create(&lock_path)
+            .map_err(|e| EngineError::io("create lock file", &lock_path, e))?;
+        if lock.try_lock().is_err() {
+            return Err(EngineError::Locked(dir));
+        }
+        for d in [&dir, &seg_dir] {
+            for p in fsutil::remove_tmp_files(d)
+                .map_err(|e| EngineError::io("clean temporary files in", d, e))?
+            {
+                tracing::info!(path = %p.display(), "removed temporary file left by a crash");
+            }
+        }
+
+        let mut report = RecoveryReport::default();
+        let mut manifest = Manifest::load(&dir)?.unwrap_or_default();
+        let segments = load_segments(&dir, &seg_dir, &mut manifest, &mut report)?;
+        report.segments = segments.len();
+
+        let (mut registry, repair) = SeriesRegistry::open(&dir.join("series.log"))?;
+        if let Some((kept, reason)) = repair.truncated {
+            report
+                .wal_truncated
+                .push((dir.join("series.log"), kept, reason));
+        }
+
+        let mut head = Head::default();
+        let wal_opts = WalOptions {
+            sync: opts.sync,
+            ..WalOptions::default()
+        };
+        let (wal, replay) = {
+            let reg = &mut registry;
+            let head = &mut head;
+            let opts = &opts;
+            let report = &mut report;
+            Wal::open(
+                &wal_dir,
+                manifest.wal_from,
+                wal_opts,
+                |_file, kind, payload| {
+                    if kind != KIND_WRITE_BATCH {
+                        return Ok(());
+                    }
+                    let batch = WriteBatch::from_bytes(payload.to_vec())?;
+                    report.wal_records += 1;
+                    for p in batch.iter() {
+                        let p = p?;
+                        let id = reg.get_or_create(p.key)?;
+                        head.apply(id, opts.kind_of(p.key.measurement()), &p);
+                        report.wal_points += 1;
+                    }
+                    Ok::<(), EngineError>(())
+                },
+            )?
+        };
+        // The WAL logged its own truncations and quarantines as it made them.
+        report.wal_truncated.extend(replay.truncated);
+        report.quarantined.extend(replay.quarantined);
+        report.series = registry.len();
+        for (from, to, reason) in report
+            .quarantined
+            .iter()
+            .filter(|q| q.0.starts_with(&seg_dir))
+        {
+            tracing::error!(path = %from.display(), moved_to = %to.display(), reason = %reason, "quarantined damaged file; the rest of the store keeps serving");
+        }
+
+        let shared = Arc::new(Shared {
+            dir: dir.clone(),
+            seg_dir,
+            opts: opts.clone(),
+            registry: RwLock::new(registry),
+            view: RwLock::new(View {
+                segments: Arc::new(segments),
+                frozen: None,
+                active: Arc::new(RwLock::new(head)),
+            }),
+            counters: Counters::default(),
+            closed: AtomicBool::new(false),
+        });
+        shared
+            .counters
+            .quarantined
+            .store(report.quarantined.len() as u64, Ordering::Relaxed);
+        shared
+            .counters
+            .wal_bytes
+            .store(wal.size_bytes(), Ordering::Relaxed);
+
+        let (tx, rx) = bounded(opts.write_queue.max(1));
+        let (job_tx, job_rx) = bounded::<FlushJob>(1);
+        let (done_tx, done_rx) = unbounded::<FlushDone>();
+        let flusher = {
+            let shared = shared.clone();
+            let manifest = manifest.clone();
+            std::thread::Builder::new()
+                .name("tally-flusher".into())
+                .spawn(move || flusher_loop(shared, manifest, job_rx, done_tx))
+                .map_err(|e| EngineError::io("start flusher thread for", &dir, e))?
+        };
+        let writer = {
+            let shared = shared.clone();
+            std::thread::Builder::new()
+                .name("tally-writer".into())
+                .spawn(move || {
+                    let mut w = Writer {
+                        shared,
+                        wal,
+                        rx,
+                        job_tx: Some(job_tx),
+                        done_rx,
+                        flusher: Some(flusher),
+                        flushing: false,
+                        waiters_current: Vec::new(),
+                        waiters_next: Vec::new(),
+                        last_flush: Instant::now(),
+                        fatal: None,
+                    };
+                    w.run();
+                })
+                .map_err(|e| EngineError::io("start writer thread for", &dir, e))?
+        };
+        Ok(Db {
+            shared,
+            tx,
+            writer: Mutex::new(Some(writer)),
+            recovery: report,
+            _lock: lock,
+        })
     }
 
     /// Appends `batch` to the WAL and the head. Returns once the batch is durable under the sync
     /// policy; blocks while the write queue is full (back-pressure). Call from a blocking context.
-    pub fn write(&self, batch: WriteBatch) -> Result<(), EngineError> {
-        let _ = batch;
-        unimplemented!()
+    ///
+    /// Points whose field type conflicts with what the series already holds are refused and
+    /// listed in the summary; the rest of the batch is stored.
+    pub fn write(&self, batch: WriteBatch) -> Result<WriteSummary, EngineError> {
+        if batch.is_empty() {
+            return Ok(WriteSummary::default());
+        }
+        let (reply, rx) = bounded(1);
+        self.send(Request::Write { batch, reply })?;
+        rx.recv().unwrap_or_else(|_| Err(closed()))
     }
 
-    /// Writes the head to segments now and trims the WAL.
+    /// Writes the head to segments now and trims the WAL. Everything written before the call is
+    /// in segments when it returns.
     pub fn flush(&self) -> Result<FlushReport, EngineError> {
-        unimplemented!()
+        let (reply, rx) = bounded(1);
+        self.send(Request::Flush { reply })?;
+        rx.recv().unwrap_or_else(|_| Err(closed()))
     }
 
-    /// Flushes, syncs and stops the background threads.
+    /// Flushes, syncs and stops the background threads. Later calls do nothing; later writes
+    /// fail with [`EngineError::Closed`].
     pub fn close(&self) -> Result<(), EngineError> {
-        unimplemented!()
+        let Some(handle) = self.writer.lock().ok().and_then(|mut w| w.take()) else {
+            return Ok(());
+        };
+        let (reply, rx) = bounded(1);
+        let res = match self.tx.send(Request::Close { reply }) {
+            Ok(()) => rx.recv().unwrap_or_else(|_| Err(closed())),
+            Err(_) => Err(closed()),
+        };
+        self.shared.closed.store(true, Ordering::SeqCst);
+        let _ = handle.join();
+        res
+    }
+
+    fn send(&self, req: Request) -> Result<(), EngineError> {
+        if self.shared.closed.load(Ordering::SeqCst) {
+            return Err(closed());
+        }
+        self.tx.send(req).map_err(|_| closed())
     }
 
     /// What start-up found and repaired.
     pub fn recovery(&self) -> &RecoveryReport {
-        unimplemented!()
+        &self.recovery
     }
 
     /// Current counters.
     pub fn stats(&self) -> Stats {
-        unimplemented!()
+        let c = &self.shared.counters;
+        let view = self.view();
+        let (mut head_points, mut head_bytes) = (0, 0);
+        for h in std::iter::once(&view.active).chain(view.frozen.iter()) {
+            if let Ok(h) = h.read() {
+                head_points += h.points();
+                head_bytes += h.bytes() as u64;
+            }
+        }
+        Stats {
+            points_written: c.points_written.load(Ordering::Relaxed),
+            batches_written: c.batches_written.load(Ordering::Relaxed),
+            points_rejected: c.points_rejected.load(Ordering::Relaxed),
+            wal_bytes: c.wal_bytes.load(Ordering::Relaxed),
+            head_points,
+            head_bytes,
+            segments: view.segments.len() as u64,
+            segment_bytes: view.segments.iter().map(|s| s.size_bytes()).sum(),
+            series: self.shared.registry.read().map(|r| r.len()).unwrap_or(0) as u64,
+            flushes: c.flushes.load(Ordering::Relaxed),
+            flush_errors: c.flush_errors.load(Ordering::Relaxed),
+            write_queue_depth: self.tx.len() as u64,
+            quarantined: c.quarantined.load(Ordering::Relaxed),
+        }
     }
 
     /// The data directory.
     pub fn dir(&self) -> &Path {
-        &self.dir
+        &self.shared.dir
     }
 
     /// The settings the database runs with.
     pub fn options(&self) -> &Options {
-        &self.opts
+        &self.shared.opts
     }
 
     /// Every measurement name, sorted.
     pub fn measurements(&self) -> Vec<String> {
-        unimplemented!()
+        self.shared
+            .registry
+            .read()
+            .map(|r| r.index().measurements().map(str::to_owned).collect())
+            .unwrap_or_default()
+    }
+
+    /// Tag keys of a measurement, sorted.
+    pub fn tag_keys(&self, measurement: &str) -> Vec<String> {
+        self.shared
+            .registry
+            .read()
+            .map(|r| {
+                r.index()
+                    .tag_keys(measurement)
+                    .into_iter()
+                    .map(str::to_owned)
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    /// Values of one tag key of a measurement, sorted.
+    pub fn tag_values(&self, measurement: &str, key: &str) -> Vec<String> {
+        self.shared
+            .registry
+            .read()
+            .map(|r| {
+                r.index()
+                    .tag_values(measurement, key)
+                    .into_iter()
+                    .map(str::to_owned)
+                    .collect()
+            })
+            .unwrap_or_default()
     }
 
     /// The series `sel` picks, in id order.
     pub fn series(&self, sel: &Selector) -> Vec<SeriesInfo> {
-        let _ = sel;
-        unimplemented!()
+        let Ok(reg) = self.shared.registry.read() else {
+            return Vec::new();
+        };
+        reg.index()
+            .select(sel)
+            .iter()
+            .filter_map(|id| series_info(&reg, SeriesId(id)))
+            .collect()
     }
 
     /// Reads the points of the series `sel` picks in `range`, head and segments merged, with
@@ -156,7 +505,677 @@ impl Db {
         range: TimeRange,
         fields: Option<&[&str]>,
     ) -> Result<Vec<SeriesData>, EngineError> {
-        let _ = (sel, range, fields);
-        unimplemented!()
+        let series = self.series(sel);
+        let view = self.view();
+        let lww = self.shared.opts.kind_of(&sel.measurement) == MeasurementKind::Metric;
+        let segments: Vec<&Arc<Segment>> = view
+            .segments
+            .iter()
+            .filter(|s| range.overlaps(s.meta().min_ts, s.meta().max_ts))
+            .collect();
+        // Segments first, without holding any head lock, so a long read never stalls the writer.
+        let mut parts: Vec<Vec<FieldColumn>> = Vec::with_capacity(series.len());
+        for info in &series {
+            let mut p = Vec::new();
+            for seg in &segments {
+                if seg.contains(info.id) {
+                    p.extend(seg.read(info.id, fields, range)?);
+                }
+            }
+            parts.push(p);
+        }
+        // The view's Arcs keep a head that a flush completes meanwhile alive and unchanged.
+        for h in view.frozen.iter().chain(std::iter::once(&view.active)) {
+            let h = h.read().map_err(|_| poisoned())?;
+            if h.overlaps(range) {
+                for (info, p) in series.iter().zip(parts.iter_mut()) {
+                    h.read(info.id, fields, range, p);
+                }
+            }
+        }
+        let mut out = Vec::new();
+        for (info, p) in series.into_iter().zip(parts) {
+            let fields = merge_columns(&info, p, lww);
+            if !fields.is_empty() {
+                out.push(SeriesData {
+                    series: info,
+                    fields,
+                });
+            }
+        }
+        Ok(out)
     }
+
+    fn view(&self) -> View {
+        match self.shared.view.read() {
+            Ok(v) => v.clone(),
+            Err(p) => p.into_inner().clone(),
+        }
+    }
+}
+
+impl Drop for Db {
+    fn drop(&mut self) {
+        if let Err(e) = self.close() {
+            tracing::error!(error = %e, "closing the database on drop failed; the WAL still holds every acknowledged write");
+        }
+    }
+}
+
+fn closed() -> EngineError {
+    EngineError::Closed("it was closed or its writer stopped; see the log for the cause".into())
+}
+
+fn poisoned() -> EngineError {
+    EngineError::Closed("an internal lock was poisoned by a panic".into())
+}
+
+fn series_info(reg: &SeriesRegistry, id: SeriesId) -> Option<SeriesInfo> {
+    let key = reg.key(id)?;
+    Some(SeriesInfo {
+        id,
+        measurement: key.measurement().to_owned(),
+        tags: key
+            .tags()
+            .map(|(k, v)| (k.to_owned(), v.to_owned()))
+            .collect(),
+    })
+}
+
+/// Concatenates the parts of each field (oldest source first), sorts them by time and applies
+/// last-write-wins for metrics. A part whose type differs from the newest part's is dropped
+/// with a warning: it can only come from a field whose type changed between flushes.
+fn merge_columns(info: &SeriesInfo, parts: Vec<FieldColumn>, lww: bool) -> Vec<FieldColumn> {
+    let mut by_name: BTreeMap<String, Vec<FieldColumn>> = BTreeMap::new();
+    for p in parts {
+        by_name.entry(p.name.clone()).or_default().push(p);
+    }
+    let mut out = Vec::with_capacity(by_name.len());
+    for (name, mut cols) in by_name {
+        let ty = cols.last().map(|c| c.values.field_type());
+        let mut merged = match cols.len() {
+            1 => cols.pop(),
+            _ => {
+                let mut first: Option<FieldColumn> = None;
+                for c in cols {
+                    if Some(c.values.field_type()) != ty {
+                        tracing::warn!(series = ?info.tags, measurement = %info.measurement, field = %name,
+                            "skipping points stored with an older field type");
+                        continue;
+                    }
+                    match &mut first {
+                        None => first = Some(c),
+                        Some(f) => {
+                            f.ts.extend_from_slice(&c.ts);
+                            f.values.extend_from(&c.values);
+                        }
+                    }
+                }
+                first
+            }
+        };
+        if let Some(mut m) = merged.take() {
+            m.sort_dedup(lww);
+            out.push(m);
+        }
+    }
+    out
+}
+
+fn load_segments(
+    dir: &Path,
+    seg_dir: &Path,
+    manifest: &mut Manifest,
+    report: &mut RecoveryReport,
+) -> Result<Vec<Arc<Segment>>, EngineError> {
+    let listed: std::collections::HashSet<&str> =
+        manifest.segments.iter().map(String::as_str).collect();
+    // Files the manifest does not name come from a flush that crashed before committing;
+    // the WAL still holds their points.
+    for entry in std::fs::read_dir(seg_dir).map_err(|e| EngineError::io("list", seg_dir, e))? {
+        let entry = entry.map_err(|e| EngineError::io("list", seg_dir, e))?;
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if !listed.contains(name.as_str()) {
+            let path = entry.path();
+            tracing::info!(path = %path.display(), "removing segment of an unfinished flush; its points are replayed from the WAL");
+            std::fs::remove_file(&path).map_err(|e| EngineError::io("remove", &path, e))?;
+        }
+    }
+    let mut live = Vec::with_capacity(manifest.segments.len());
+    let mut kept_names = Vec::with_capacity(manifest.segments.len());
+    for name in &manifest.segments {
+        let path = seg_dir.join(name);
+        if !path.exists() {
+            let reason = "listed in MANIFEST but missing from disk".to_owned();
+            tracing::error!(path = %path.display(), "segment {reason}; its points are lost");
+            report
+                .quarantined
+                .push((path.clone(), PathBuf::new(), reason));
+            continue;
+        }
+        match Segment::open(&path) {
+            Ok(s) => {
+                live.push(Arc::new(s));
+                kept_names.push(name.clone());
+            }
+            Err(e) => {
+                let to = fsutil::quarantine(dir, &path)
+                    .map_err(|io| EngineError::io("quarantine", &path, io))?;
+                report.quarantined.push((path, to, e.to_string()));
+            }
+        }
+    }
+    if kept_names.len() != manifest.segments.len() {
+        manifest.segments = kept_names;
+        manifest.store(dir)?;
+    }
+    Ok(live)
+}
+
+/// The writer thread's state: owns the WAL and the active head's mutations.
+struct Writer {
+    shared: Arc<Shared>,
+    wal: Wal,
+    rx: Receiver<Request>,
+    job_tx: Option<Sender<FlushJob>>,
+    done_rx: Receiver<FlushDone>,
+    flusher: Option<JoinHandle<()>>,
+    flushing: bool,
+    /// Callers waiting for the flush in progress.
+    waiters_current: Vec<Reply<FlushReport>>,
+    /// Callers who asked while a flush was in progress: they need the next one.
+    waiters_next: Vec<Reply<FlushReport>>,
+    last_flush: Instant,
+    /// Set when the WAL failed in a way that makes further writes unsafe.
+    fatal: Option<String>,
+}
+
+impl Writer {
+    fn run(&mut self) {
+        loop {
+            crossbeam_channel::select! {
+                recv(self.rx) -> msg => match msg {
+                    Ok(Request::Write { batch, reply }) => {
+                        let mut group = vec![(batch, reply)];
+                        let mut deferred = Vec::new();
+                        while group.len() < MAX_GROUP {
+                            match self.rx.try_recv() {
+                                Ok(Request::Write { batch, reply }) => group.push((batch, reply)),
+                                Ok(other) => { deferred.push(other); break; }
+                                Err(_) => break,
+                            }
+                        }
+                        self.write_group(group);
+                        for req in deferred {
+                            if self.handle_control(req) { return; }
+                        }
+                    }
+                    Ok(other) => if self.handle_control(other) { return; },
+                    Err(_) => { self.shutdown(); return; }
+                },
+                recv(self.done_rx) -> done => if let Ok(done) = done { self.flush_done(done) },
+                default(TICK) => {}
+            }
+            self.maintenance();
+        }
+    }
+
+    /// Returns true when the writer must stop.
+    fn handle_control(&mut self, req: Request) -> bool {
+        match req {
+            Request::Write { .. } => false,
+            Request::Flush { reply } => {
+                if self.flushing {
+                    self.waiters_next.push(reply);
+                } else {
+                    self.waiters_current.push(reply);
+                    self.start_flush();
+                }
+                false
+            }
+            Request::Close { reply } => {
+                let res = self.close();
+                let _ = reply.send(res);
+                true
+            }
+        }
+    }
+
+    fn maintenance(&mut self) {
+        if let Err(e) = self.wal.sync_if_due() {
+            tracing::error!(error = %e, "periodic WAL fsync failed");
+        }
+        if self.flushing {
+            return;
+        }
+        let (bytes, empty) = match self.shared.view.read() {
+            Ok(v) => match v.active.read() {
+                Ok(h) => (h.bytes(), h.is_empty()),
+                Err(_) => return,
+            },
+            Err(_) => return,
+        };
+        if !empty
+            && (bytes >= self.shared.opts.head_max_bytes
+                || self.last_flush.elapsed() >= self.shared.opts.flush_interval)
+        {
+            self.start_flush();
+        }
+    }
+
+    fn write_group(&mut self, group: Vec<(WriteBatch, Reply<WriteSummary>)>) {
+        if let Some(reason) = &self.fatal {
+            for (_, reply) in group {
+                let _ = reply.send(Err(EngineError::Closed(reason.clone())));
+            }
+            return;
+        }
+        // Back-pressure when flushing cannot keep up: wait for the flush instead of letting
+        // the head grow without bound.
+        if self.flushing {
+            let big = self
+                .shared
+                .view
+                .read()
+                .ok()
+                .and_then(|v| v.active.read().ok().map(|h| h.bytes()))
+                .unwrap_or(0);
+            if big >= self.shared.opts.head_max_bytes.saturating_mul(2) {
+                if let Ok(done) = self.done_rx.recv() {
+                    self.flush_done(done);
+                }
+            }
+        }
+        let view = match self.shared.view.read() {
+            Ok(v) => v.clone(),
+            Err(p) => p.into_inner().clone(),
+        };
+        let mut prepared = Vec::with_capacity(group.len());
+        {
+            let mut reg = match self.shared.registry.write() {
+                Ok(r) => r,
+                Err(p) => p.into_inner(),
+            };
+            let active = view.active.read().ok();
+            let frozen = view.frozen.as_ref().and_then(|f| f.read().ok());
+            // Types introduced by earlier points of this same group.
+            let mut new_types: HashMap<(SeriesId, String), FieldType> = HashMap::new();
+            for (batch, reply) in group {
+                let mut ids = Vec::with_capacity(batch.len());
+                let mut rejected = Vec::new();
+                let mut err = None;
+                for (i, p) in batch.iter().enumerate() {
+                    let p = match p {
+                        Ok(p) => p,
+                        Err(e) => {
+                            err = Some(EngineError::from(e));
+                            break;
+                        }
+                    };
+                    let id = match reg.get_or_create(p.key) {
+                        Ok(id) => id,
+                        Err(e) => {
+                            err = Some(e);
+                            break;
+                        }
+                    };
+                    let mut conflict = None;
+                    for (name, v) in p.fields() {
+                        let got = v.field_type();
+                        let existing = active
+                            .as_ref()
+                            .and_then(|h| h.field_type(id, name))
+                            .or_else(|| frozen.as_ref().and_then(|h| h.field_type(id, name)))
+                            .or_else(|| new_types.get(&(id, name.to_owned())).copied());
+                        match existing {
+                            Some(t) if t != got => {
+                                conflict = Some(EngineError::FieldTypeConflict {
+                                    series: p.key.to_string(),
+                                    field: name.to_owned(),
+                                    existing: t,
+                                    got,
+                                });
+                                break;
+                            }
+                            Some(_) => {}
+                            None => {
+                                new_types.insert((id, name.to_owned()), got);
+                            }
+                        }
+                    }
+                    match conflict {
+                        Some(e) => rejected.push(PointRejection {
+                            index: i,
+                            reason: e.to_string(),
+                        }),
+                        None => ids.push(id),
+                    }
+                }
+                if let Some(e) = err {
+                    let _ = reply.send(Err(e));
+                    continue;
+                }
+                let batch = if rejected.is_empty() {
+                    batch
+                } else {
+                    let mut r = rejected.iter().map(|r| r.index).peekable();
+                    batch.retain_points(|i| {
+                        if r.peek() == Some(&i) {
+                            r.next();
+                            false
+                        } else {
+                            true
+                        }
+                    })
+                };
+                prepared.push((batch, ids, rejected, reply));
+            }
+        }
+        let payloads: Vec<&[u8]> = prepared
+            .iter()
+            .filter(|p| !p.0.is_empty())
+            .map(|p| p.0.as_bytes())
+            .collect();
+        if !payloads.is_empty() {
+            if let Err(e) = self.wal.append(KIND_WRITE_BATCH, &payloads) {
+                let msg = format!("write-ahead log append failed: {e}");
+                tracing::error!(error = %e, "WAL append failed; the batch was refused and nothing of it is stored");
+                for (_, _, _, reply) in prepared {
+                    let _ = reply.send(Err(EngineError::Closed(msg.clone())));
+                }
+                return;
+            }
+        }
+        self.shared
+            .counters
+            .wal_bytes
+            .store(self.wal.size_bytes(), Ordering::Relaxed);
+        let mut head = match view.active.write() {
+            Ok(h) => h,
+            Err(p) => p.into_inner(),
+        };
+        let c = &self.shared.counters;
+        for (batch, ids, rejected, reply) in prepared {
+            for (p, id) in batch.iter().flatten().zip(&ids) {
+                head.apply(*id, self.shared.opts.kind_of(p.key.measurement()), &p);
+            }
+            c.points_written
+                .fetch_add(batch.len() as u64, Ordering::Relaxed);
+            c.batches_written.fetch_add(1, Ordering::Relaxed);
+            c.points_rejected
+                .fetch_add(rejected.len() as u64, Ordering::Relaxed);
+            let _ = reply.send(Ok(WriteSummary {
+                written: batch.len(),
+                rejected,
+            }));
+        }
+    }
+
+    /// Rotates the WAL, freezes the active head and hands it to the flusher.
+    fn start_flush(&mut self) {
+        let empty = self
+            .shared
+            .view
+            .read()
+            .ok()
+            .and_then(|v| v.active.read().ok().map(|h| h.is_empty()))
+            .unwrap_or(true);
+        if empty {
+            for w in self.waiters_current.drain(..) {
+                let _ = w.send(Ok(FlushReport::default()));
+            }
+            self.last_flush = Instant::now();
+            return;
+        }
+        let wal_to = match self.wal.rotate() {
+            Ok(n) => n,
+            Err(e) => {
+                let msg = format!("could not rotate the WAL for a flush: {e}");
+                tracing::error!("{msg}");
+                for w in self.waiters_current.drain(..) {
+                    let _ = w.send(Err(EngineError::Closed(msg.clone())));
+                }
+                return;
+            }
+        };
+        let frozen = {
+            let mut v = match self.shared.view.write() {
+                Ok(v) => v,
+                Err(p) => p.into_inner(),
+            };
+            let frozen = std::mem::replace(&mut v.active, Arc::new(RwLock::new(Head::default())));
+            v.frozen = Some(frozen.clone());
+            frozen
+        };
+        self.flushing = true;
+        if let Some(tx) = &self.job_tx {
+            let _ = tx.send(FlushJob {
+                head: frozen,
+                wal_to,
+            });
+        }
+    }
+
+    fn flush_done(&mut self, done: FlushDone) {
+        self.flushing = false;
+        self.last_flush = Instant::now();
+        match &done.result {
+            Ok(_) => {
+                if let Err(e) = self.wal.remove_before(done.wal_to) {
+                    tracing::warn!(error = %e, "could not delete WAL files covered by the flush; start-up will");
+                }
+                self.shared
+                    .counters
+                    .wal_bytes
+                    .store(self.wal.size_bytes(), Ordering::Relaxed);
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "flush failed; its points stay in memory and in the WAL, and it is retried")
+            }
+        }
+        for w in self.waiters_current.drain(..) {
+            let _ = w.send(
+                done.result
+                    .clone()
+                    .map_err(|e| EngineError::Closed(format!("flush failed: {e}"))),
+            );
+        }
+        if done.result.is_err() {
+            // The frozen head is still the flusher's to retry; nothing new to start.
+            self.flushing = true;
+            return;
+        }
+        if !self.waiters_next.is_empty() {
+            self.waiters_current = std::mem::take(&mut self.waiters_next);
+            self.start_flush();
+        }
+    }
+
+    fn close(&mut self) -> Result<(), EngineError> {
+        // Drain writes already queued so every acknowledged-to-be write is answered.
+        let mut queued = Vec::new();
+        while let Ok(req) = self.rx.try_recv() {
+            match req {
+                Request::Write { batch, reply } => queued.push((batch, reply)),
+                Request::Flush { reply } => self.waiters_next.push(reply),
+                Request::Close { reply } => {
+                    let _ = reply.send(Ok(()));
+                }
+            }
+        }
+        if !queued.is_empty() {
+            self.write_group(queued);
+        }
+        let mut result = Ok(());
+        if self.fatal.is_none() {
+            // Wait for a running flush, then flush what is left.
+            while self.flushing {
+                match self.done_rx.recv() {
+                    Ok(done) => {
+                        let failed = done.result.is_err();
+                        self.flush_done(done);
+                        if failed {
+                            result = Err(EngineError::Closed(
+                                "the final flush failed; the WAL keeps the data for the next start"
+                                    .into(),
+                            ));
+                            break;
+                        }
+                    }
+                    Err(_) => break,
+                }
+            }
+            if result.is_ok() {
+                let (tx, rx) = bounded(1);
+                self.waiters_current.push(tx);
+                self.start_flush();
+                while self.flushing {
+                    match self.done_rx.recv() {
+                        Ok(done) => {
+                            let failed = done.result.is_err();
+                            self.flush_done(done);
+                            if failed {
+                                break;
+                            }
+                        }
+                        Err(_) => break,
+                    }
+                }
+                if let Ok(r) = rx.try_recv() {
+                    result = r.map(|_| ());
+                }
+            }
+        }
+        for w in self.waiters_next.drain(..) {
+            let _ = w.send(Err(closed()));
+        }
+        if let Err(e) = self.wal.sync() {
+            result = Err(e.into());
+        }
+        self.shutdown();
+        result
+    }
+
+    fn shutdown(&mut self) {
+        self.shared.closed.store(true, Ordering::SeqCst);
+        self.job_tx = None;
+        if let Some(f) = self.flusher.take() {
+            let _ = f.join();
+        }
+    }
+}
+
+/// The flusher thread: writes frozen heads into segments and commits them.
+fn flusher_loop(
+    shared: Arc<Shared>,
+    mut manifest: Manifest,
+    jobs: Receiver<FlushJob>,
+    done: Sender<FlushDone>,
+) {
+    while let Ok(job) = jobs.recv() {
+        loop {
+            let result = flush_head(&shared, &mut manifest, &job);
+            let failed = result.is_err();
+            match &result {
+                Ok(_) => {
+                    shared.counters.flushes.fetch_add(1, Ordering::Relaxed);
+                }
+                Err(_) => {
+                    shared.counters.flush_errors.fetch_add(1, Ordering::Relaxed);
+                }
+            }
+            let _ = done.send(FlushDone {
+                wal_to: job.wal_to,
+                result: result.map_err(|e| e.to_string()),
+            });
+            if !failed {
+                break;
+            }
+            // Retry after a pause (a full disk may free up); stop if the database is closing.
+            std::thread::sleep(Duration::from_secs(1));
+            if shared.closed.load(Ordering::SeqCst) {
+                return;
+            }
+        }
+    }
+}
+
+fn flush_head(
+    shared: &Shared,
+    manifest: &mut Manifest,
+    job: &FlushJob,
+) -> Result<FlushReport, EngineError> {
+    let head = job.head.read().map_err(|_| poisoned())?;
+    let part_ns = (shared.opts.partition.as_nanos() as i64).max(1);
+    let mut writers: BTreeMap<i64, (u64, SegmentWriter)> = BTreeMap::new();
+    let mut next_seq = manifest.next_seq;
+    for id in head.series_ids() {
+        for col in head.flush_columns(id) {
+            let mut start = 0;
+            while start < col.ts.len() {
+                let part = col.ts[start].div_euclid(part_ns);
+                let mut end = start + 1;
+                while end < col.ts.len() && col.ts[end].div_euclid(part_ns) == part {
+                    end += 1;
+                }
+                let (_, w) = writers.entry(part).or_insert_with(|| {
+                    let seq = next_seq;
+                    next_seq += 1;
+                    let begin = part.saturating_mul(part_ns);
+                    (
+                        seq,
+                        SegmentWriter::new(
+                            seq,
+                            TimeRange::new(begin, begin.saturating_add(part_ns)),
+                            shared.opts.zstd_level,
+                        ),
+                    )
+                });
+                let values = if start == 0 && end == col.ts.len() {
+                    col.values.clone()
+                } else {
+                    col.values.slice(start..end)
+                };
+                w.add(id, &col.name, &col.ts[start..end], &values)?;
+                start = end;
+            }
+        }
+    }
+    let mut report = FlushReport::default();
+    let mut written: Vec<(String, PathBuf)> = Vec::new();
+    let mut opened = Vec::new();
+    let result: Result<(), EngineError> = (|| {
+        for (_, (seq, w)) in writers {
+            let name = format!("{seq:016x}.seg");
+            let path = shared.seg_dir.join(&name);
+            written.push((name.clone(), path.clone()));
+            let (meta, bytes) = w.finish(&path)?;
+            report.segments += 1;
+            report.points += meta.points;
+            report.bytes += bytes;
+            opened.push(Arc::new(Segment::open(&path)?));
+        }
+        // Segments name series ids: the series log must hold them before the commit.
+        shared.registry.write().map_err(|_| poisoned())?.sync()?;
+        let mut next = manifest.clone();
+        next.segments.extend(written.iter().map(|(n, _)| n.clone()));
+        next.wal_from = job.wal_to;
+        next.next_seq = next_seq;
+        next.store(&shared.dir)?;
+        *manifest = next;
+        Ok(())
+    })();
+    if let Err(e) = result {
+        for (_, p) in &written {
+            let _ = std::fs::remove_file(p);
+        }
+        return Err(e);
+    }
+    drop(head);
+    let mut v = shared.view.write().map_err(|_| poisoned())?;
+    let mut segs: Vec<Arc<Segment>> = v.segments.as_ref().clone();
+    segs.extend(opened);
+    v.segments = Arc::new(segs);
+    v.frozen = None;
+    Ok(report)
 }

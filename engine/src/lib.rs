@@ -10,14 +10,20 @@ pub mod codec;
 pub mod db;
 pub mod error;
 pub mod fsutil;
+mod head;
+pub mod index;
+pub mod manifest;
 pub mod options;
 pub mod segment;
 pub mod selector;
+pub mod series;
 pub mod types;
 pub mod wal;
 
 pub use batch::{BatchError, PointBuilder, PointRef, PointScratch, SeriesKeyRef, WriteBatch};
-pub use db::{Db, FlushReport, RecoveryReport, SeriesData, SeriesInfo, Stats};
+pub use db::{
+    Db, FlushReport, PointRejection, RecoveryReport, SeriesData, SeriesInfo, Stats, WriteSummary,
+};
 pub use error::EngineError;
 pub use options::{MeasurementKind, Options, SyncPolicy};
 pub use selector::{Selector, TagPredicate};

@@ -3,19 +3,14 @@
 use std::time::Duration;
 
 /// When the WAL is fsynced.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum SyncPolicy {
     /// fsync before every write is acknowledged (default): an acknowledged point survives power loss.
+    #[default]
     EveryBatch,
     /// fsync at most once per interval; a write is acknowledged once it is in the OS page cache,
     /// so a power loss (not a process crash) may lose up to the last interval.
     Interval(Duration),
-}
-
-impl Default for SyncPolicy {
-    fn default() -> Self {
-        SyncPolicy::EveryBatch
-    }
 }
 
 /// How the engine treats two points of one series with the same timestamp.

@@ -233,6 +233,58 @@ impl ColumnValues {
         })
     }
 
+    /// Appends every value of `other`; returns `false` (and appends nothing) on a type mismatch.
+    pub fn extend_from(&mut self, other: &ColumnValues) -> bool {
+        match (self, other) {
+            (ColumnValues::Float(a), ColumnValues::Float(b)) => a.extend_from_slice(b),
+            (ColumnValues::Integer(a), ColumnValues::Integer(b)) => a.extend_from_slice(b),
+            (ColumnValues::Unsigned(a), ColumnValues::Unsigned(b)) => a.extend_from_slice(b),
+            (ColumnValues::Boolean(a), ColumnValues::Boolean(b)) => a.extend_from_slice(b),
+            (ColumnValues::String(a), ColumnValues::String(b)) => a.extend_from_slice(b),
+            _ => return false,
+        }
+        true
+    }
+
+    /// The values at positions `range`, copied.
+    pub fn slice(&self, range: std::ops::Range<usize>) -> ColumnValues {
+        match self {
+            ColumnValues::Float(v) => ColumnValues::Float(v[range].to_vec()),
+            ColumnValues::Integer(v) => ColumnValues::Integer(v[range].to_vec()),
+            ColumnValues::Unsigned(v) => ColumnValues::Unsigned(v[range].to_vec()),
+            ColumnValues::Boolean(v) => ColumnValues::Boolean(v[range].to_vec()),
+            ColumnValues::String(v) => ColumnValues::String(v[range].to_vec()),
+        }
+    }
+
+    /// The values at the positions `order` lists, in that order.
+    pub fn gather(&self, order: &[u32]) -> ColumnValues {
+        fn g<T: Clone>(v: &[T], order: &[u32]) -> Vec<T> {
+            order.iter().map(|&i| v[i as usize].clone()).collect()
+        }
+        match self {
+            ColumnValues::Float(v) => ColumnValues::Float(g(v, order)),
+            ColumnValues::Integer(v) => ColumnValues::Integer(g(v, order)),
+            ColumnValues::Unsigned(v) => ColumnValues::Unsigned(g(v, order)),
+            ColumnValues::Boolean(v) => ColumnValues::Boolean(g(v, order)),
+            ColumnValues::String(v) => ColumnValues::String(g(v, order)),
+        }
+    }
+
+    /// Approximate heap bytes held, for memory accounting.
+    pub fn heap_bytes(&self) -> usize {
+        match self {
+            ColumnValues::Float(v) => v.capacity() * 8,
+            ColumnValues::Integer(v) => v.capacity() * 8,
+            ColumnValues::Unsigned(v) => v.capacity() * 8,
+            ColumnValues::Boolean(v) => v.capacity(),
+            ColumnValues::String(v) => {
+                v.capacity() * std::mem::size_of::<String>()
+                    + v.iter().map(String::capacity).sum::<usize>()
+            }
+        }
+    }
+
     /// Appends a value of the same type; returns `false` (and appends nothing) on a type mismatch.
     pub fn push_ref(&mut self, value: FieldValueRef<'_>) -> bool {
         match (self, value) {
@@ -256,4 +308,54 @@ pub struct FieldColumn {
     pub ts: Vec<Nanos>,
     /// Values, one per timestamp.
     pub values: ColumnValues,
+}
+
+impl FieldColumn {
+    /// Sorts the points by time (stable: equal timestamps keep write order) and, when
+    /// `last_write_wins`, keeps only the last point written for each timestamp.
+    pub fn sort_dedup(&mut self, last_write_wins: bool) {
+        let n = self.ts.len();
+        let strictly_sorted = self.ts.windows(2).all(|w| w[0] < w[1]);
+        if strictly_sorted || (!last_write_wins && self.ts.windows(2).all(|w| w[0] <= w[1])) {
+            return;
+        }
+        let mut order: Vec<u32> = (0..n as u32).collect();
+        // Stable, so among equal timestamps the later write stays later.
+        order.sort_by_key(|&i| self.ts[i as usize]);
+        if last_write_wins {
+            let ts = &self.ts;
+            let mut kept: Vec<u32> = Vec::with_capacity(n);
+            for &i in &order {
+                match kept.last_mut() {
+                    Some(last) if ts[*last as usize] == ts[i as usize] => *last = i,
+                    _ => kept.push(i),
+                }
+            }
+            order = kept;
+        }
+        self.ts = order.iter().map(|&i| self.ts[i as usize]).collect();
+        self.values = self.values.gather(&order);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sort_dedup_keeps_last_write_or_every_event() {
+        let col = FieldColumn {
+            name: "v".into(),
+            ts: vec![3, 1, 3, 2, 1],
+            values: ColumnValues::Integer(vec![30, 10, 31, 20, 11]),
+        };
+        let mut lww = col.clone();
+        lww.sort_dedup(true);
+        assert_eq!(lww.ts, [1, 2, 3]);
+        assert_eq!(lww.values, ColumnValues::Integer(vec![11, 20, 31]));
+        let mut ev = col;
+        ev.sort_dedup(false);
+        assert_eq!(ev.ts, [1, 1, 2, 3, 3]);
+        assert_eq!(ev.values, ColumnValues::Integer(vec![10, 11, 20, 30, 31]));
+    }
 }

@@ -1,0 +1,687 @@
+//! Opens a segment (mmap or owned bytes), validates it completely, and reads series back.
+//!
+//! `open` checks checksums and every index entry up front, so reads only look data up. Blocks are
+//! decompressed on demand and kept in a small LRU cache shared by all readers of the segment;
+//! [`Segment::read_many`] walks series in block order so each block is decompressed once.
+
+use super::format::{
+    decode_series, BlockInfo, ColLoc, Cursor, FieldEntry, Footer, IndexBounds, Layout,
+    BLOCK_ENTRY_LEN, FOOTER_CRC_COVERS, FOOTER_LEN, HEADER_LEN, MAGIC, VERSION,
+};
+use super::{SegmentError, SegmentMeta};
+use crate::codec::{decode_timestamps, decode_values};
+use crate::types::{ColumnValues, FieldColumn, SeriesId, TimeRange};
+use memmap2::Mmap;
+use std::fmt;
+use std::fs::File;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+
+/// Decompressed bytes the block cache keeps per segment.
+const CACHE_BYTES: usize = 8 * 1024 * 1024;
+
+/// Blocks up to this size are decompressed in one call into a buffer of their declared size;
+/// larger ones stream, so a forged length cannot make us allocate memory the data does not fill.
+const BULK_DECOMPRESS_MAX: usize = 1024 * 1024;
+
+/// An open, validated segment file. Cheap to share behind an `Arc`; reads take `&self`.
+pub struct Segment {
+    path: PathBuf,
+    bytes: Backing,
+    meta: SegmentMeta,
+    pub(super) blocks: Vec<BlockInfo>,
+    /// The field-name dictionary, sorted (so name ids order fields by name).
+    pub(super) names: Vec<String>,
+    /// The decompressed index; `slots` point into it.
+    pub(super) index: Vec<u8>,
+    /// One per series, ascending id.
+    slots: Vec<Slot>,
+    /// Index entry times are in units of `2^time_shift` ns.
+    time_shift: u8,
+    cache: Mutex<BlockCache>,
+    /// Blocks decompressed so far (tests check that a walk decompresses each block once).
+    pub(super) decompressed: AtomicU64,
+}
+
+/// Where a series' index entry starts and the column layout position just before it.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Slot {
+    pub(super) id: u32,
+    pub(super) entry: u32,
+    pub(super) layout: Layout,
+}
+
+#[derive(Debug)]
+enum Backing {
+    Mmap(Mmap),
+    Shared(Arc<[u8]>),
+}
+
+impl Backing {
+    fn as_slice(&self) -> &[u8] {
+        match self {
+            Backing::Mmap(m) => m,
+            Backing::Shared(b) => b,
+        }
+    }
+}
+
+impl fmt::Debug for Segment {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Segment")
+            .field("path", &self.path)
+            .field("meta", &self.meta)
+            .field("blocks", &self.blocks.len())
+            .field("fields", &self.names)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Segment {
+    /// Maps the file at `path` and validates it (magic, version, both checksums, every index
+    /// entry). Errors name the path and what failed; see [`SegmentError::is_corruption`].
+    pub fn open(path: &Path) -> Result<Segment, SegmentError> {
+        let io = |op: &'static str| {
+            move |source| SegmentError::Io {
+                op,
+                path: path.to_path_buf(),
+                source,
+            }
+        };
+        let file = File::open(path).map_err(io("open"))?;
+        let len = file.metadata().map_err(io("stat"))?.len();
+        if len < (HEADER_LEN + FOOTER_LEN) as u64 {
+            // Also keeps us from mapping an empty file, which fails on some platforms.
+            return Err(SegmentError::Truncated {
+                path: path.to_path_buf(),
+                len,
+                min: (HEADER_LEN + FOOTER_LEN) as u64,
+            });
+        }
+        // SAFETY: segment files are immutable once renamed into place (module invariants):
+        // nothing in Tally writes to or truncates them while they are open, and deleting one
+        // keeps the mapping valid. Another process changing the file under us is outside what
+        // the engine can defend against.
+        let map = unsafe { Mmap::map(&file) }.map_err(io("mmap"))?;
+        Segment::parse(path.to_path_buf(), Backing::Mmap(map))
+    }
+
+    /// Validates and serves a segment held in memory; `path` only labels errors. This is the
+    /// entry point of the fuzz target: any bytes give an error or a working segment, never a
+    /// panic.
+    pub fn from_bytes(
+        path: impl Into<PathBuf>,
+        bytes: impl Into<Arc<[u8]>>,
+    ) -> Result<Segment, SegmentError> {
+        Segment::parse(path.into(), Backing::Shared(bytes.into()))
+    }
+
+    /// The segment's metadata, from its footer.
+    pub fn meta(&self) -> &SegmentMeta {
+        &self.meta
+    }
+
+    /// The file it was opened from.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Size of the file in bytes.
+    pub fn size_bytes(&self) -> u64 {
+        self.bytes.as_slice().len() as u64
+    }
+
+    /// Every field name stored, sorted.
+    pub fn field_names(&self) -> &[String] {
+        &self.names
+    }
+
+    /// The ids of the series stored.
+    pub fn series_ids(&self) -> roaring::RoaringBitmap {
+        // Ids are strictly ascending (checked at open), which from_sorted_iter requires.
+        roaring::RoaringBitmap::from_sorted_iter(self.slots.iter().map(|s| s.id))
+            .unwrap_or_else(|_| self.slots.iter().map(|s| s.id).collect())
+    }
+
+    /// Whether the segment holds any column of `series`.
+    pub fn contains(&self, series: SeriesId) -> bool {
+        self.slot(series).is_some()
+    }
+
+    /// Columns of one series in `range` (filtered, points outside removed), optionally only the
+    /// named fields; sorted by field name. Fields without points in the range are left out; a
+    /// series the segment does not hold gives an empty list.
+    pub fn read(
+        &self,
+        series: SeriesId,
+        fields: Option<&[&str]>,
+        range: TimeRange,
+    ) -> Result<Vec<FieldColumn>, SegmentError> {
+        let Some(slot) = self.slot(series) else {
+            return Ok(Vec::new());
+        };
+        let wanted = self.wanted_names(fields);
+        let mut blocks = BlockHold::default();
+        let mut scratch = Scratch::default();
+        self.read_slot(slot, wanted.as_deref(), range, &mut blocks, &mut scratch)
+    }
+
+    /// [`read`](Self::read) for many series at once, decompressing each block at most once: the
+    /// series are visited in id order, which is block order. Returns, in ascending id order, the
+    /// series that have columns in `range`; ids the segment does not hold are skipped.
+    pub fn read_many(
+        &self,
+        series: &[SeriesId],
+        fields: Option<&[&str]>,
+        range: TimeRange,
+    ) -> Result<Vec<(SeriesId, Vec<FieldColumn>)>, SegmentError> {
+        let mut found: Vec<usize> = series
+            .iter()
+            .filter_map(|s| self.slots.binary_search_by_key(&s.0, |x| x.id).ok())
+            .collect();
+        found.sort_unstable();
+        found.dedup();
+        let wanted = self.wanted_names(fields);
+        let mut blocks = BlockHold::default();
+        let mut scratch = Scratch::default();
+        let mut out = Vec::with_capacity(found.len());
+        for i in found {
+            let slot = self.slots[i];
+            let cols = self.read_slot(slot, wanted.as_deref(), range, &mut blocks, &mut scratch)?;
+            if !cols.is_empty() {
+                out.push((SeriesId(slot.id), cols));
+            }
+        }
+        Ok(out)
+    }
+
+    pub(super) fn slot(&self, series: SeriesId) -> Option<Slot> {
+        self.slots
+            .binary_search_by_key(&series.0, |s| s.id)
+            .ok()
+            .map(|i| self.slots[i])
+    }
+
+    /// Name ids of the requested fields (sorted), or `None` for all fields.
+    fn wanted_names(&self, fields: Option<&[&str]>) -> Option<Vec<u32>> {
+        let mut ids: Vec<u32> = fields?
+            .iter()
+            .filter_map(|f| {
+                self.names
+                    .binary_search_by(|n| n.as_str().cmp(f))
+                    .ok()
+                    .map(|i| i as u32)
+            })
+            .collect();
+        ids.sort_unstable();
+        Some(ids)
+    }
+
+    fn read_slot(
+        &self,
+        slot: Slot,
+        wanted: Option<&[u32]>,
+        range: TimeRange,
+        blocks: &mut BlockHold,
+        scratch: &mut Scratch,
+    ) -> Result<Vec<FieldColumn>, SegmentError> {
+        let bounds = self.bounds();
+        let mut c = Cursor::at(&self.index, slot.entry as usize);
+        let mut layout = slot.layout;
+        decode_series(&mut c, &mut layout, &bounds, &mut scratch.fields)
+            .map_err(|what| self.corrupt(format!("series {}: {what}", slot.id)))?;
+        scratch.ts.clear();
+        scratch.ts.resize_with(scratch.fields.len(), || None);
+        let mut out = Vec::new();
+        for i in 0..scratch.fields.len() {
+            let f = scratch.fields[i];
+            if wanted.is_some_and(|w| w.binary_search(&f.name).is_err())
+                || !range.overlaps(f.min_ts, f.max_ts)
+            {
+                continue;
+            }
+            let name = &self.names[f.name as usize];
+            let owner = f.ts_owner as usize;
+            if scratch.ts[owner].is_none() {
+                let block = self.block(f.ts.block, blocks)?;
+                let mut ts = Vec::new();
+                decode_timestamps(col_bytes(&f.ts, &block), &mut ts).map_err(|e| {
+                    self.corrupt(format!("series {} field '{name}' timestamps: {e}", slot.id))
+                })?;
+                if ts.len() as u64 != f.points {
+                    return Err(self.corrupt(format!(
+                        "series {} field '{name}': {} timestamps, the index says {}",
+                        slot.id,
+                        ts.len(),
+                        f.points
+                    )));
+                }
+                // Sorted timestamps make the range a slice; both ends come from binary search.
+                let lo = ts.partition_point(|&t| t < range.start);
+                let hi = ts.partition_point(|&t| t < range.end).max(lo);
+                scratch.ts[owner] = Some((ts, lo, hi));
+            }
+            let Some((ts, lo, hi)) = &scratch.ts[owner] else {
+                continue;
+            };
+            let (lo, hi) = (*lo, *hi);
+            if lo == hi {
+                continue;
+            }
+            let block = self.block(f.vals.block, blocks)?;
+            let values = decode_values(f.ty, col_bytes(&f.vals, &block)).map_err(|e| {
+                self.corrupt(format!("series {} field '{name}' values: {e}", slot.id))
+            })?;
+            if values.len() != ts.len() || values.field_type() != f.ty {
+                return Err(self.corrupt(format!(
+                    "series {} field '{name}': {} values of type {}, the index says {} of type {}",
+                    slot.id,
+                    values.len(),
+                    values.field_type(),
+                    ts.len(),
+                    f.ty
+                )));
+            }
+            out.push(FieldColumn {
+                name: name.clone(),
+                ts: ts[lo..hi].to_vec(),
+                values: slice_values(values, lo, hi),
+            });
+        }
+        Ok(out)
+    }
+
+    /// The decompressed block `n`, from the caller's hold, the shared cache, or the file.
+    fn block(&self, n: u32, hold: &mut BlockHold) -> Result<Arc<Vec<u8>>, SegmentError> {
+        if let Some(b) = hold.get(n) {
+            return Ok(b);
+        }
+        let cached = self.cache.lock().ok().and_then(|mut c| c.get(n));
+        let b = match cached {
+            Some(b) => b,
+            None => {
+                let info = self
+                    .blocks
+                    .get(n as usize)
+                    .ok_or_else(|| self.corrupt(format!("block {n} is not in the block table")))?;
+                // Offsets were checked against the file length at open.
+                let start = info.offset as usize;
+                let src = self
+                    .bytes
+                    .as_slice()
+                    .get(start..start + info.compressed_len as usize)
+                    .ok_or_else(|| self.corrupt(format!("block {n} lies outside the file")))?;
+                let raw = decompress(src, info.raw_len as usize)
+                    .map_err(|e| self.corrupt(format!("block {n}: {e}")))?;
+                self.decompressed.fetch_add(1, Ordering::Relaxed);
+                let b = Arc::new(raw);
+                if let Ok(mut c) = self.cache.lock() {
+                    c.insert(n, b.clone());
+                }
+                b
+            }
+        };
+        hold.put(n, b.clone());
+        Ok(b)
+    }
+
+    pub(super) fn bounds(&self) -> IndexBounds<'_> {
+        IndexBounds {
+            names: self.names.len(),
+            blocks: &self.blocks,
+            min_ts: self.meta.min_ts,
+            max_ts: self.meta.max_ts,
+            time_shift: self.time_shift,
+        }
+    }
+
+    fn corrupt(&self, what: String) -> SegmentError {
+        SegmentError::Corrupt {
+            path: self.path.clone(),
+            what,
+        }
+    }
+
+    /// Checks everything in the order that gives the most useful error: footer magic and version
+    /// (is this a segment at all), the two checksums (is it intact), then the structure.
+    fn parse(path: PathBuf, bytes: Backing) -> Result<Segment, SegmentError> {
+        let b = bytes.as_slice();
+        let min = HEADER_LEN + FOOTER_LEN;
+        if b.len() < min {
+            return Err(SegmentError::Truncated {
+                path,
+                len: b.len() as u64,
+                min: min as u64,
+            });
+        }
+        let footer_start = b.len() - FOOTER_LEN;
+        let foot = &b[footer_start..];
+        let mut c = Cursor::at(foot, FOOTER_CRC_COVERS);
+        let truncated = || SegmentError::Truncated {
+            path: path.clone(),
+            len: b.len() as u64,
+            min: min as u64,
+        };
+        let stored_crc = c.u32().ok_or_else(truncated)?;
+        let magic = c.bytes(MAGIC.len()).ok_or_else(truncated)?;
+        let version = c.u16().ok_or_else(truncated)?;
+        if magic != MAGIC {
+            return Err(SegmentError::NotASegment {
+                path,
+                what: "no segment magic at the end of the file",
+            });
+        }
+        if version != VERSION {
+            return Err(SegmentError::UnsupportedVersion {
+                path,
+                version,
+                supported: VERSION,
+            });
+        }
+        let computed = crc32fast::hash(&foot[..FOOTER_CRC_COVERS]);
+        if computed != stored_crc {
+            return Err(SegmentError::Checksum {
+                path,
+                region: "footer",
+                stored: stored_crc,
+                computed,
+            });
+        }
+        let footer = Footer::decode(&foot[..FOOTER_CRC_COVERS]).ok_or_else(truncated)?;
+        let computed = crc32fast::hash(&b[..footer_start]);
+        if computed != footer.data_crc {
+            return Err(SegmentError::Checksum {
+                path,
+                region: "data",
+                stored: footer.data_crc,
+                computed,
+            });
+        }
+        let corrupt = |what: String| SegmentError::Corrupt {
+            path: path.clone(),
+            what,
+        };
+        let mut h = Cursor::new(&b[..HEADER_LEN]);
+        if h.bytes(MAGIC.len()) != Some(&MAGIC[..]) {
+            return Err(SegmentError::NotASegment {
+                path,
+                what: "no segment magic at the start of the file",
+            });
+        }
+        let (hv, flags) = (h.u16().unwrap_or(0), h.u16().unwrap_or(0));
+        if hv != VERSION {
+            return Err(SegmentError::UnsupportedVersion {
+                path,
+                version: hv,
+                supported: VERSION,
+            });
+        }
+        if flags != 0 {
+            return Err(corrupt(format!("unknown header flags {flags:#06x}")));
+        }
+        let blocks = parse_block_table(b, &footer, footer_start).map_err(|e| corrupt(e.into()))?;
+        let index_src = usize::try_from(footer.index_offset)
+            .ok()
+            .and_then(|start| b.get(start..footer_start))
+            .ok_or_else(|| corrupt("index offset outside the file".into()))?;
+        let index = decompress(index_src, footer.index_raw_len as usize)
+            .map_err(|e| corrupt(format!("index: {e}")))?;
+        let meta = SegmentMeta {
+            seq: footer.seq,
+            partition: footer.partition,
+            min_ts: footer.min_ts,
+            max_ts: footer.max_ts,
+            points: footer.points,
+            series: footer.series,
+            values: footer.values,
+        };
+        let (names, time_shift, slots) = parse_index(&index, &blocks, &meta).map_err(corrupt)?;
+        Ok(Segment {
+            path,
+            bytes,
+            meta,
+            blocks,
+            names,
+            index,
+            slots,
+            time_shift,
+            cache: Mutex::new(BlockCache::default()),
+            decompressed: AtomicU64::new(0),
+        })
+    }
+}
+
+/// The block table, checked: blocks lie back to back from the end of the header to the block
+/// table, which is followed by the index, which is followed by the footer.
+fn parse_block_table(
+    b: &[u8],
+    footer: &Footer,
+    footer_start: usize,
+) -> Result<Vec<BlockInfo>, &'static str> {
+    let table_len = u64::from(footer.block_count) * BLOCK_ENTRY_LEN as u64;
+    let table_end = footer.block_table_offset.checked_add(table_len);
+    let index_end = footer.index_offset.checked_add(footer.index_len);
+    if footer.block_table_offset < HEADER_LEN as u64
+        || table_end != Some(footer.index_offset)
+        || index_end != Some(footer_start as u64)
+    {
+        return Err("footer offsets do not describe the file's layout");
+    }
+    // In range: block_table_offset + table_len == index_offset <= footer_start.
+    let table = usize::try_from(footer.block_table_offset)
+        .ok()
+        .zip(usize::try_from(footer.index_offset).ok())
+        .and_then(|(start, end)| b.get(start..end))
+        .ok_or("block table outside the file")?;
+    let mut c = Cursor::new(table);
+    let mut blocks = Vec::with_capacity(footer.block_count as usize);
+    let mut next = HEADER_LEN as u64;
+    while !c.is_empty() {
+        let info = BlockInfo::decode(&mut c).ok_or("block table truncated")?;
+        if info.offset != next {
+            return Err("block table entries are not back to back");
+        }
+        next += u64::from(info.compressed_len);
+        blocks.push(info);
+    }
+    if next != footer.block_table_offset {
+        return Err("blocks do not end where the block table starts");
+    }
+    Ok(blocks)
+}
+
+/// Parses the field-name dictionary and walks every series entry (checking each one), returning
+/// the names and the lookup slots. Totals must match the footer.
+fn parse_index(
+    index: &[u8],
+    blocks: &[BlockInfo],
+    meta: &SegmentMeta,
+) -> Result<(Vec<String>, u8, Vec<Slot>), String> {
+    let mut c = Cursor::new(index);
+    let count = c.uvarint().ok_or("field-name dictionary truncated")?;
+    let mut names: Vec<String> = Vec::new();
+    for _ in 0..count {
+        let len = c.uvarint().ok_or("field-name dictionary truncated")?;
+        let bytes = usize::try_from(len)
+            .ok()
+            .and_then(|l| c.bytes(l))
+            .ok_or("field-name dictionary truncated")?;
+        let name = std::str::from_utf8(bytes).map_err(|_| "field name is not UTF-8")?;
+        if names.last().is_some_and(|p| p.as_str() >= name) {
+            return Err("field-name dictionary not sorted".into());
+        }
+        names.push(name.to_owned());
+    }
+    let time_shift = c.u8().ok_or("index truncated (time unit)")?;
+    if time_shift > 63 {
+        return Err(format!("index time unit 2^{time_shift} ns is out of range"));
+    }
+    let bounds = IndexBounds {
+        names: names.len(),
+        blocks,
+        min_ts: meta.min_ts,
+        max_ts: meta.max_ts,
+        time_shift,
+    };
+    // Each entry takes at least 2 bytes, which bounds the allocation by the index size.
+    if meta.series as usize > index.len() / 2 {
+        return Err(format!(
+            "footer claims {} series, more than the index can hold",
+            meta.series
+        ));
+    }
+    let mut slots = Vec::with_capacity(meta.series as usize);
+    let mut layout = Layout::default();
+    let mut fields: Vec<FieldEntry> = Vec::new();
+    let (mut points, mut values) = (0u64, 0u64);
+    let mut prev: Option<u32> = None;
+    for _ in 0..meta.series {
+        let entry = c.pos() as u32;
+        let before = layout;
+        let delta = decode_series(&mut c, &mut layout, &bounds, &mut fields)?;
+        let id = match prev {
+            None => Some(delta),
+            Some(_) if delta == 0 => None,
+            Some(p) => p.checked_add(delta),
+        }
+        .ok_or("series ids not strictly ascending")?;
+        prev = Some(id);
+        for (i, f) in fields.iter().enumerate() {
+            if f.ts_owner as usize == i {
+                points = points.saturating_add(f.points);
+            }
+            values = values.saturating_add(f.points);
+        }
+        slots.push(Slot {
+            id,
+            entry,
+            layout: before,
+        });
+    }
+    if !c.is_empty() {
+        return Err("bytes after the last index entry".into());
+    }
+    if points != meta.points || values != meta.values {
+        return Err(format!(
+            "index holds {points} points and {values} values, the footer says {} and {}",
+            meta.points, meta.values
+        ));
+    }
+    Ok((names, time_shift, slots))
+}
+
+/// Decompresses one zstd frame that must expand to exactly `raw_len` bytes.
+fn decompress(src: &[u8], raw_len: usize) -> Result<Vec<u8>, String> {
+    let out = if raw_len <= BULK_DECOMPRESS_MAX {
+        zstd::bulk::decompress(src, raw_len).map_err(|e| format!("zstd: {e}"))?
+    } else {
+        // Grows with what the data really expands to, up to one byte past the claim.
+        let mut out = Vec::new();
+        let dec = zstd::stream::read::Decoder::with_buffer(src)
+            .map_err(|e| format!("zstd: {e}"))?
+            .single_frame();
+        dec.take(raw_len as u64 + 1)
+            .read_to_end(&mut out)
+            .map_err(|e| format!("zstd: {e}"))?;
+        out
+    };
+    if out.len() != raw_len {
+        return Err(format!(
+            "decompresses to {} bytes, the table says {raw_len}",
+            out.len()
+        ));
+    }
+    Ok(out)
+}
+
+/// The bytes of a column; ranges were checked against the block length at open.
+fn col_bytes<'b>(loc: &ColLoc, block: &'b [u8]) -> &'b [u8] {
+    loc.slice(block).unwrap_or(&[])
+}
+
+/// Keeps `[lo, hi)` of a column.
+fn slice_values(v: ColumnValues, lo: usize, hi: usize) -> ColumnValues {
+    fn keep<T>(mut v: Vec<T>, lo: usize, hi: usize) -> Vec<T> {
+        if lo == 0 {
+            v.truncate(hi);
+            v
+        } else {
+            v.truncate(hi);
+            v.drain(..lo);
+            v
+        }
+    }
+    match v {
+        ColumnValues::Float(x) => ColumnValues::Float(keep(x, lo, hi)),
+        ColumnValues::Integer(x) => ColumnValues::Integer(keep(x, lo, hi)),
+        ColumnValues::Unsigned(x) => ColumnValues::Unsigned(keep(x, lo, hi)),
+        ColumnValues::Boolean(x) => ColumnValues::Boolean(keep(x, lo, hi)),
+        ColumnValues::String(x) => ColumnValues::String(keep(x, lo, hi)),
+    }
+}
+
+/// Per-call reuse: the parsed fields of the current series and their decoded timestamps
+/// (decoded once per owning column, however many fields share it), with the in-range slice.
+#[derive(Default)]
+struct Scratch {
+    fields: Vec<FieldEntry>,
+    ts: Vec<Option<(Vec<i64>, usize, usize)>>,
+}
+
+/// The last two blocks a call used, so a walk over neighbouring series neither locks the shared
+/// cache nor decompresses again (two: a series can span a block boundary).
+#[derive(Default)]
+struct BlockHold {
+    recent: [Option<(u32, Arc<Vec<u8>>)>; 2],
+}
+
+impl BlockHold {
+    fn get(&self, n: u32) -> Option<Arc<Vec<u8>>> {
+        self.recent
+            .iter()
+            .flatten()
+            .find(|(k, _)| *k == n)
+            .map(|(_, b)| b.clone())
+    }
+
+    fn put(&mut self, n: u32, b: Arc<Vec<u8>>) {
+        if self.get(n).is_none() {
+            self.recent[1] = self.recent[0].take();
+            self.recent[0] = Some((n, b));
+        }
+    }
+}
+
+/// Most recently used decompressed blocks, up to [`CACHE_BYTES`].
+#[derive(Debug, Default)]
+struct BlockCache {
+    /// Most recent first.
+    entries: Vec<(u32, Arc<Vec<u8>>)>,
+    bytes: usize,
+}
+
+impl BlockCache {
+    fn get(&mut self, n: u32) -> Option<Arc<Vec<u8>>> {
+        let i = self.entries.iter().position(|(k, _)| *k == n)?;
+        let e = self.entries.remove(i);
+        let b = e.1.clone();
+        self.entries.insert(0, e);
+        Some(b)
+    }
+
+    fn insert(&mut self, n: u32, b: Arc<Vec<u8>>) {
+        if b.len() > CACHE_BYTES / 2 || self.entries.iter().any(|(k, _)| *k == n) {
+            return;
+        }
+        self.bytes += b.len();
+        self.entries.insert(0, (n, b));
+        while self.bytes > CACHE_BYTES {
+            match self.entries.pop() {
+                Some((_, old)) => self.bytes -= old.len(),
+                None => break,
+            }
+        }
+    }
+}

@@ -1,0 +1,240 @@
+//! The database end to end inside one process: write, read, flush, reopen, last-write-wins.
+#![allow(clippy::unwrap_used)]
+
+use std::sync::Arc;
+use tally_engine::{
+    ColumnValues, Db, FieldValueRef, Options, PointScratch, Selector, TagPredicate, TimeRange,
+    WriteBatch,
+};
+
+/// (measurement, tags, field, value, timestamp)
+type Pt<'a> = (
+    &'a str,
+    &'a [(&'a str, &'a str)],
+    &'a str,
+    FieldValueRef<'a>,
+    i64,
+);
+
+fn batch(points: &[Pt<'_>]) -> WriteBatch {
+    let mut b = WriteBatch::new();
+    let mut s = PointScratch::new();
+    for (m, tags, f, v, ts) in points {
+        let mut p = b.point(&mut s, m);
+        for (k, val) in *tags {
+            p.tag(k, val);
+        }
+        p.field(f, *v);
+        p.finish(*ts).unwrap();
+    }
+    b
+}
+
+fn ints(db: &Db, m: &str, field: &str) -> Vec<(i64, i64)> {
+    let data = db
+        .read(&Selector::measurement(m), TimeRange::ALL, Some(&[field]))
+        .unwrap();
+    let mut out = Vec::new();
+    for s in data {
+        for c in s.fields {
+            if let ColumnValues::Integer(v) = c.values {
+                out.extend(c.ts.into_iter().zip(v));
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+#[test]
+fn write_read_flush_reopen() {
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let db = Db::open(dir.path(), Options::default()).unwrap();
+        let s = db
+            .write(batch(&[
+                ("cpu", &[("host", "a")], "v", FieldValueRef::Integer(1), 10),
+                ("cpu", &[("host", "b")], "v", FieldValueRef::Integer(2), 10),
+                ("cpu", &[("host", "a")], "v", FieldValueRef::Integer(3), 20),
+            ]))
+            .unwrap();
+        assert_eq!(s.written, 3);
+        assert_eq!(ints(&db, "cpu", "v"), [(10, 1), (10, 2), (20, 3)]);
+        let r = db.flush().unwrap();
+        assert_eq!(r.segments, 1);
+        db.write(batch(&[(
+            "cpu",
+            &[("host", "a")],
+            "v",
+            FieldValueRef::Integer(4),
+            30,
+        )]))
+        .unwrap();
+        assert_eq!(ints(&db, "cpu", "v"), [(10, 1), (10, 2), (20, 3), (30, 4)]);
+        let a = db
+            .read(
+                &Selector::measurement("cpu").with(TagPredicate::Eq {
+                    key: "host".into(),
+                    value: "a".into(),
+                }),
+                TimeRange::new(15, 100),
+                None,
+            )
+            .unwrap();
+        assert_eq!(a.len(), 1);
+        assert_eq!(a[0].fields[0].ts, [20, 30]);
+        db.close().unwrap();
+    }
+    // Reopen: segment + whatever the final flush wrote.
+    let db = Db::open(dir.path(), Options::default()).unwrap();
+    assert_eq!(ints(&db, "cpu", "v"), [(10, 1), (10, 2), (20, 3), (30, 4)]);
+    assert_eq!(db.measurements(), ["cpu"]);
+    assert_eq!(db.tag_values("cpu", "host"), ["a", "b"]);
+}
+
+#[test]
+fn wal_replay_restores_unflushed_points_after_a_crash() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = Db::open(dir.path(), Options::default()).unwrap();
+    db.write(batch(&[("m", &[], "v", FieldValueRef::Integer(1), 1)]))
+        .unwrap();
+    db.flush().unwrap();
+    db.write(batch(&[("m", &[], "v", FieldValueRef::Integer(2), 2)]))
+        .unwrap();
+    // Simulate a crash: the handle is leaked, so nothing is flushed or closed.
+    std::mem::forget(db);
+    // The lock is held by the leaked handle's file; a real crash releases it. Copy the store.
+    let copy = tempfile::tempdir().unwrap();
+    copy_dir(dir.path(), copy.path());
+    let db = Db::open(copy.path(), Options::default()).unwrap();
+    assert_eq!(db.recovery().wal_points, 1);
+    assert_eq!(ints(&db, "m", "v"), [(1, 1), (2, 2)]);
+}
+
+fn copy_dir(from: &std::path::Path, to: &std::path::Path) {
+    for e in std::fs::read_dir(from).unwrap() {
+        let e = e.unwrap();
+        let dest = to.join(e.file_name());
+        if e.file_type().unwrap().is_dir() {
+            std::fs::create_dir_all(&dest).unwrap();
+            copy_dir(&e.path(), &dest);
+        } else if e.file_name() != "LOCK" {
+            std::fs::copy(e.path(), dest).unwrap();
+        }
+    }
+}
+
+#[test]
+fn last_write_wins_for_metrics_across_head_and_segments_events_keep_all() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = Db::open(dir.path(), Options::default()).unwrap();
+    db.write(batch(&[
+        ("cost", &[("p", "x")], "usd", FieldValueRef::Integer(1), 100),
+        (
+            "requests",
+            &[("k", "a")],
+            "n",
+            FieldValueRef::Integer(1),
+            100,
+        ),
+    ]))
+    .unwrap();
+    db.flush().unwrap();
+    db.write(batch(&[
+        ("cost", &[("p", "x")], "usd", FieldValueRef::Integer(2), 100),
+        (
+            "requests",
+            &[("k", "a")],
+            "n",
+            FieldValueRef::Integer(2),
+            100,
+        ),
+    ]))
+    .unwrap();
+    assert_eq!(
+        ints(&db, "cost", "usd"),
+        [(100, 2)],
+        "the re-ingest replaces"
+    );
+    assert_eq!(
+        ints(&db, "requests", "n"),
+        [(100, 1), (100, 2)],
+        "events keep both"
+    );
+    db.write(batch(&[
+        ("cost", &[("p", "x")], "usd", FieldValueRef::Integer(3), 100),
+        ("cost", &[("p", "x")], "usd", FieldValueRef::Integer(4), 100),
+    ]))
+    .unwrap();
+    assert_eq!(ints(&db, "cost", "usd"), [(100, 4)]);
+    db.flush().unwrap();
+    assert_eq!(ints(&db, "cost", "usd"), [(100, 4)], "newest segment wins");
+    assert_eq!(ints(&db, "requests", "n"), [(100, 1), (100, 2)]);
+}
+
+#[test]
+fn conflicting_field_type_is_refused_alone() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = Db::open(dir.path(), Options::default()).unwrap();
+    db.write(batch(&[("m", &[], "v", FieldValueRef::Integer(1), 1)]))
+        .unwrap();
+    let s = db
+        .write(batch(&[
+            ("m", &[], "v", FieldValueRef::Float(1.5), 2),
+            ("m", &[], "v", FieldValueRef::Integer(3), 3),
+        ]))
+        .unwrap();
+    assert_eq!(s.written, 1);
+    assert_eq!(s.rejected.len(), 1);
+    assert_eq!(s.rejected[0].index, 0);
+    assert!(
+        s.rejected[0].reason.contains("integer"),
+        "{}",
+        s.rejected[0].reason
+    );
+    assert_eq!(ints(&db, "m", "v"), [(1, 1), (3, 3)]);
+}
+
+#[test]
+fn points_span_partitions_and_concurrent_writers() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = Arc::new(Db::open(dir.path(), Options::default()).unwrap());
+    let day = 86_400_000_000_000i64;
+    let threads: Vec<_> = (0..4)
+        .map(|t| {
+            let db = db.clone();
+            std::thread::spawn(move || {
+                for i in 0..50i64 {
+                    let host = format!("h{t}");
+                    db.write(batch(&[(
+                        "m",
+                        &[("host", host.as_str())],
+                        "v",
+                        FieldValueRef::Integer(i),
+                        i * day / 7,
+                    )]))
+                    .unwrap();
+                }
+            })
+        })
+        .collect();
+    for t in threads {
+        t.join().unwrap();
+    }
+    let r = db.flush().unwrap();
+    assert!(
+        r.segments >= 7,
+        "one segment per day touched, got {}",
+        r.segments
+    );
+    assert_eq!(ints(&db, "m", "v").len(), 200);
+    assert_eq!(db.stats().series, 4);
+}
+
+#[test]
+fn second_process_is_refused_by_the_lock() {
+    let dir = tempfile::tempdir().unwrap();
+    let _db = Db::open(dir.path(), Options::default()).unwrap();
+    let err = Db::open(dir.path(), Options::default()).unwrap_err();
+    assert!(err.to_string().contains("in use"), "{err}");
+}
