@@ -4,7 +4,7 @@
 //! every `i64`/`u64` (including `i64::MIN`, `i64::MAX`, `u64::MAX`) round-trips exactly; the
 //! signedness only decides how the base value is written and which value is the minimum.
 //!
-//! Variants (layouts in `docs/format-codecs.md`): empty, constant, frame-of-reference
+//! Variants (layouts in `docs/format.md` ("Column codecs")): empty, constant, frame-of-reference
 //! (`value - min`) and delta frame-of-reference (`delta - min_delta`), the offsets laid out by
 //! [`offsets`]. The encoder writes the variant expected to be smallest after zstd.
 

@@ -1,6 +1,6 @@
 //! Column codecs: how timestamps and values are packed before a segment block is zstd-compressed.
 //!
-//! Invariants (the byte layouts are in `docs/format-codecs.md`):
+//! Invariants (the byte layouts are in `docs/format.md` ("Column codecs")):
 //! - Every encoded column starts with one tag byte naming its variant, so later versions can add
 //!   variants and still read every old one. Tags are numbered per column type; tag 0 is the empty
 //!   column for every type.

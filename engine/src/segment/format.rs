@@ -2,7 +2,7 @@
 //! little-endian / LEB128 primitives the index is written with.
 //!
 //! Everything here is pure (no I/O) so the same code serves the writer, the reader and the fuzz
-//! target. `docs/format-segment.md` is the byte-by-byte description; keep the two in step.
+//! target. `docs/format.md` ("Segment files") is the byte-by-byte description; keep the two in step.
 
 use crate::types::{FieldType, TimeRange};
 
