@@ -39,7 +39,7 @@ use crate::series::SeriesRegistry;
 use crate::types::{FieldColumn, FieldType, SeriesId, TimeRange};
 use crate::wal::{Wal, WalOptions, KIND_WRITE_BATCH};
 use crossbeam_channel::{bounded, unbounded, Receiver, Sender};
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -260,7 +260,6 @@ impl Db {
         let (wal, replay) = {
             let reg = &mut registry;
             let head = &mut head;
-            let opts = &opts;
             let report = &mut report;
             Wal::open(
                 &wal_dir,
@@ -275,7 +274,7 @@ impl Db {
                     for p in batch.iter() {
                         let p = p?;
                         let id = reg.get_or_create(p.key)?;
-                        head.apply(id, opts.kind_of(p.key.measurement()), &p);
+                        head.apply(id, &p);
                         report.wal_points += 1;
                     }
                     Ok::<(), EngineError>(())
@@ -286,6 +285,13 @@ impl Db {
         report.wal_truncated.extend(replay.truncated);
         report.quarantined.extend(replay.quarantined);
         report.series = registry.len();
+        let mut schema = Schema::default();
+        for (id, field, ty) in head.field_types() {
+            if let Some(m) = registry.measurement_id(id) {
+                // Replayed points were checked when first written; the first type seen stands.
+                let _ = schema.check_and_add(m, &[(field, ty)]);
+            }
+        }
         for (from, to, reason) in report
             .quarantined
             .iter()
@@ -339,6 +345,7 @@ impl Db {
                         job_tx: Some(job_tx),
                         done_rx,
                         flusher: Some(flusher),
+                        schema,
                         flushing: false,
                         waiters_current: Vec::new(),
                         waiters_next: Vec::new(),
@@ -525,12 +532,11 @@ impl Db {
             parts.push(p);
         }
         // The view's Arcs keep a head that a flush completes meanwhile alive and unchanged.
+        let ids: Vec<SeriesId> = series.iter().map(|s| s.id).collect();
         for h in view.frozen.iter().chain(std::iter::once(&view.active)) {
             let h = h.read().map_err(|_| poisoned())?;
-            if h.overlaps(range) {
-                for (info, p) in series.iter().zip(parts.iter_mut()) {
-                    h.read(info.id, fields, range, p);
-                }
+            for (p, cols) in parts.iter_mut().zip(h.read_many(&ids, fields, range)) {
+                p.extend(cols);
             }
         }
         let mut out = Vec::new();
@@ -672,6 +678,47 @@ fn load_segments(
     Ok(live)
 }
 
+/// Field types per measurement. A field keeps the type it was first written with in its
+/// measurement (InfluxDB's rule), so a point's type check is a look-up in a small, hot table
+/// instead of a walk into its series' storage.
+#[derive(Debug, Default)]
+struct Schema {
+    /// Indexed by measurement id: (field name, type).
+    fields: Vec<Vec<(Box<str>, FieldType)>>,
+}
+
+impl Schema {
+    /// Checks every field of a point against the measurement's types and, if none conflicts,
+    /// records the new ones. On a conflict nothing is recorded: (field, existing, got).
+    fn check_and_add<'f>(
+        &mut self,
+        m: u32,
+        fields: &[(&'f str, FieldType)],
+    ) -> Result<(), (&'f str, FieldType, FieldType)> {
+        let m = m as usize;
+        if self.fields.len() <= m {
+            self.fields.resize_with(m + 1, Vec::new);
+        }
+        let known = &mut self.fields[m];
+        let mut new = 0;
+        for &(name, got) in fields {
+            match known.iter().find(|(n, _)| &**n == name) {
+                Some(&(_, t)) if t != got => return Err((name, t, got)),
+                Some(_) => {}
+                None => new += 1,
+            }
+        }
+        if new > 0 {
+            for &(name, got) in fields {
+                if !known.iter().any(|(n, _)| &**n == name) {
+                    known.push((name.into(), got));
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
 /// The writer thread's state: owns the WAL and the active head's mutations.
 struct Writer {
     shared: Arc<Shared>,
@@ -680,6 +727,8 @@ struct Writer {
     job_tx: Option<Sender<FlushJob>>,
     done_rx: Receiver<FlushDone>,
     flusher: Option<JoinHandle<()>>,
+    /// Field types per measurement, as written since start-up (and replayed from the WAL).
+    schema: Schema,
     flushing: bool,
     /// Callers waiting for the flush in progress.
     waiters_current: Vec<Reply<FlushReport>>,
@@ -796,11 +845,8 @@ impl Writer {
                 Ok(r) => r,
                 Err(p) => p.into_inner(),
             };
-            let active = view.active.read().ok();
-            let frozen = view.frozen.as_ref().and_then(|f| f.read().ok());
-            // Types introduced by earlier points of this same group.
-            let mut new_types: HashMap<(SeriesId, String), FieldType> = HashMap::new();
             for (batch, reply) in group {
+                let mut fields: Vec<(&str, FieldType)> = Vec::new();
                 let mut ids = Vec::with_capacity(batch.len());
                 let mut rejected = Vec::new();
                 let mut err = None;
@@ -819,36 +865,21 @@ impl Writer {
                             break;
                         }
                     };
-                    let mut conflict = None;
-                    for (name, v) in p.fields() {
-                        let got = v.field_type();
-                        let existing = active
-                            .as_ref()
-                            .and_then(|h| h.field_type(id, name))
-                            .or_else(|| frozen.as_ref().and_then(|h| h.field_type(id, name)))
-                            .or_else(|| new_types.get(&(id, name.to_owned())).copied());
-                        match existing {
-                            Some(t) if t != got => {
-                                conflict = Some(EngineError::FieldTypeConflict {
-                                    series: p.key.to_string(),
-                                    field: name.to_owned(),
-                                    existing: t,
-                                    got,
-                                });
-                                break;
-                            }
-                            Some(_) => {}
-                            None => {
-                                new_types.insert((id, name.to_owned()), got);
-                            }
-                        }
-                    }
-                    match conflict {
-                        Some(e) => rejected.push(PointRejection {
+                    let m = reg.measurement_id(id).unwrap_or(0);
+                    fields.clear();
+                    fields.extend(p.fields().map(|(n, v)| (n, v.field_type())));
+                    match self.schema.check_and_add(m, &fields) {
+                        Ok(()) => ids.push(id),
+                        Err((field, existing, got)) => rejected.push(PointRejection {
                             index: i,
-                            reason: e.to_string(),
+                            reason: EngineError::FieldTypeConflict {
+                                series: p.key.to_string(),
+                                field: field.to_owned(),
+                                existing,
+                                got,
+                            }
+                            .to_string(),
                         }),
-                        None => ids.push(id),
                     }
                 }
                 if let Some(e) = err {
@@ -897,7 +928,7 @@ impl Writer {
         let c = &self.shared.counters;
         for (batch, ids, rejected, reply) in prepared {
             for (p, id) in batch.iter().flatten().zip(&ids) {
-                head.apply(*id, self.shared.opts.kind_of(p.key.measurement()), &p);
+                head.apply(*id, &p);
             }
             c.points_written
                 .fetch_add(batch.len() as u64, Ordering::Relaxed);
@@ -1109,8 +1140,19 @@ fn flush_head(
     let part_ns = (shared.opts.partition.as_nanos() as i64).max(1);
     let mut writers: BTreeMap<i64, (u64, SegmentWriter)> = BTreeMap::new();
     let mut next_seq = manifest.next_seq;
-    for id in head.series_ids() {
-        for col in head.flush_columns(id) {
+    let lww = |id: SeriesId| {
+        shared
+            .registry
+            .read()
+            .ok()
+            .and_then(|r| {
+                r.key(id)
+                    .map(|k| shared.opts.kind_of(k.measurement()) == MeasurementKind::Metric)
+            })
+            .unwrap_or(true)
+    };
+    head.for_each_series(lww, |id, cols| {
+        for col in cols {
             let mut start = 0;
             while start < col.ts.len() {
                 let part = col.ts[start].div_euclid(part_ns);
@@ -1131,16 +1173,21 @@ fn flush_head(
                         ),
                     )
                 });
-                let values = if start == 0 && end == col.ts.len() {
-                    col.values.clone()
+                if start == 0 && end == col.ts.len() {
+                    w.add(id, &col.name, &col.ts, &col.values)?;
                 } else {
-                    col.values.slice(start..end)
-                };
-                w.add(id, &col.name, &col.ts[start..end], &values)?;
+                    w.add(
+                        id,
+                        &col.name,
+                        &col.ts[start..end],
+                        &col.values.slice(start..end),
+                    )?;
+                }
                 start = end;
             }
         }
-    }
+        Ok(())
+    })?;
     let mut report = FlushReport::default();
     let mut written: Vec<(String, PathBuf)> = Vec::new();
     let mut opened = Vec::new();

@@ -37,6 +37,11 @@ pub struct SeriesRegistry {
     log: BufWriter<File>,
     keys: Vec<Box<[u8]>>,
     ids: HashMap<Box<[u8]>, SeriesId>,
+    /// Measurement id of each series (index = series id).
+    measurement_of: Vec<u32>,
+    /// Measurement names by id, and the reverse map.
+    measurement_names: Vec<Box<str>>,
+    measurement_ids: HashMap<Box<str>, u32>,
     index: TagIndex,
     dirty: bool,
 }
@@ -67,6 +72,9 @@ impl SeriesRegistry {
             log: BufWriter::new(file.try_clone().map_err(|e| io("open", e))?),
             keys: Vec::new(),
             ids: HashMap::default(),
+            measurement_of: Vec::new(),
+            measurement_names: Vec::new(),
+            measurement_ids: HashMap::default(),
             index: TagIndex::new(),
             dirty: false,
         };
@@ -133,11 +141,37 @@ impl SeriesRegistry {
     fn insert_loaded(&mut self, key: &[u8]) {
         let id = SeriesId(self.keys.len() as u32);
         let key: Box<[u8]> = key.into();
-        if let Ok(k) = SeriesKeyRef::parse(&key) {
-            self.index.insert(id, k);
-        }
+        let m = match SeriesKeyRef::parse(&key) {
+            Ok(k) => {
+                self.index.insert(id, k);
+                self.intern_measurement(k.measurement())
+            }
+            Err(_) => self.intern_measurement(""),
+        };
+        self.measurement_of.push(m);
         self.ids.insert(key.clone(), id);
         self.keys.push(key);
+    }
+
+    fn intern_measurement(&mut self, name: &str) -> u32 {
+        if let Some(&m) = self.measurement_ids.get(name) {
+            return m;
+        }
+        let m = self.measurement_names.len() as u32;
+        self.measurement_names.push(name.into());
+        self.measurement_ids.insert(name.into(), m);
+        m
+    }
+
+    /// The dense id of the measurement of series `id` (ids count up from 0 in order of first
+    /// sight, for per-measurement tables).
+    pub fn measurement_id(&self, id: SeriesId) -> Option<u32> {
+        self.measurement_of.get(id.0 as usize).copied()
+    }
+
+    /// The name of measurement id `m`.
+    pub fn measurement_name(&self, m: u32) -> Option<&str> {
+        self.measurement_names.get(m as usize).map(|n| &**n)
     }
 
     /// The id of `key`, if known.
@@ -165,6 +199,8 @@ impl SeriesRegistry {
             .map_err(|e| EngineError::io("append", &self.path, e))?;
         self.dirty = true;
         self.index.insert(id, key);
+        let m = self.intern_measurement(key.measurement());
+        self.measurement_of.push(m);
         let key: Box<[u8]> = bytes.into();
         self.ids.insert(key.clone(), id);
         self.keys.push(key);
