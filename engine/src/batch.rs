@@ -6,7 +6,7 @@
 //!
 //! Layout of one point (all integers little-endian):
 //! ```text
-//! point  := key_len:u32 key ts:i64 nfields:u16 field{nfields}
+//! point  := ts:i64 key_len:u32 key nfields:u16 field{nfields}
 //! key    := mlen:u16 measurement ntags:u16 (klen:u16 key vlen:u16 value){ntags}   (tags sorted by key)
 //! field  := nlen:u16 name type:u8 value
 //! value  := f64 | i64 | u64 (8 bytes) | bool (1 byte) | slen:u32 utf8-bytes
@@ -31,6 +31,9 @@ pub enum BatchError {
     /// The same tag key twice on one point.
     #[error("tag key '{0}' appears twice on one point; each tag key may appear once")]
     DuplicateTag(String),
+    /// A tag added after a field (a builder misuse; line protocol puts tags first).
+    #[error("tag '{0}' comes after a field; tags must come before fields")]
+    TagAfterField(String),
     /// The same field name twice on one point.
     #[error("field '{0}' appears twice on one point; each field may appear once")]
     DuplicateField(String),
@@ -123,18 +126,37 @@ impl WriteBatch {
         self.points += other.points;
     }
 
-    /// Starts a point; add tags and fields to the builder, then [`PointBuilder::finish`] it.
-    /// A builder dropped without `finish` leaves the batch unchanged.
+    /// Starts a point; add its tags, then its fields, to the builder, then
+    /// [`PointBuilder::finish`] it. A builder dropped without `finish`, or whose `finish` fails,
+    /// leaves the batch unchanged.
+    ///
+    /// The builder writes straight into the batch (no second copy of each name): tags sent
+    /// sorted, as clients usually send them, cost one comparison each; others are sorted in
+    /// place by `finish`.
     pub fn point<'b>(
         &'b mut self,
         scratch: &'b mut PointScratch,
         measurement: &str,
     ) -> PointBuilder<'b> {
         scratch.clear();
-        scratch.measurement.push_str(measurement);
+        let buf = &mut self.buf;
+        let start = buf.len();
+        buf.extend_from_slice(&[0; 12]); // ts, key_len: filled in later
+        if measurement.is_empty() {
+            scratch.error = Some(BatchError::Empty("measurement"));
+        } else if measurement.len() > MAX_NAME_LEN {
+            scratch.error = Some(BatchError::TooLong {
+                what: "measurement",
+                len: measurement.len(),
+            });
+        }
+        put_str16(buf, measurement);
+        buf.extend_from_slice(&[0; 2]); // ntags
         PointBuilder {
             batch: self,
             scratch,
+            start,
+            done: false,
         }
     }
 
@@ -169,13 +191,17 @@ impl WriteBatch {
 /// Reusable buffers for building points, so adding one allocates nothing once warm.
 #[derive(Debug, Default)]
 pub struct PointScratch {
-    measurement: String,
-    text: String,
-    /// (key start, key end, value start, value end) into `text`.
-    tags: Vec<(u32, u32, u32, u32)>,
-    /// Encoded fields, and (name start, name end) of each into `fields_buf` for duplicate checks.
-    fields_buf: Vec<u8>,
+    /// (start of the tag's key length prefix, key length) in the batch buffer, in write order.
+    tags: Vec<(u32, u32)>,
+    tags_sorted: bool,
+    /// Offset in the batch buffer of the fields' count, once the first field is written.
+    fields_at: Option<usize>,
+    /// (start, length) of each field name in the batch buffer.
     field_names: Vec<(u32, u32)>,
+    /// The first problem found while building; reported by `finish`.
+    error: Option<BatchError>,
+    /// Room to re-sort a tag section.
+    sort_buf: Vec<u8>,
 }
 
 impl PointScratch {
@@ -185,11 +211,17 @@ impl PointScratch {
     }
 
     fn clear(&mut self) {
-        self.measurement.clear();
-        self.text.clear();
         self.tags.clear();
-        self.fields_buf.clear();
+        self.tags_sorted = true;
+        self.fields_at = None;
         self.field_names.clear();
+        self.error = None;
+    }
+
+    fn fail(&mut self, e: BatchError) {
+        if self.error.is_none() {
+            self.error = Some(e);
+        }
     }
 }
 
@@ -198,130 +230,165 @@ impl PointScratch {
 pub struct PointBuilder<'b> {
     batch: &'b mut WriteBatch,
     scratch: &'b mut PointScratch,
+    start: usize,
+    done: bool,
+}
+
+impl Drop for PointBuilder<'_> {
+    fn drop(&mut self) {
+        if !self.done {
+            self.batch.buf.truncate(self.start);
+        }
+    }
 }
 
 impl PointBuilder<'_> {
-    /// Adds a tag (already unescaped).
+    /// Adds a tag (already unescaped). Tags must all come before the first field.
     pub fn tag(&mut self, key: &str, value: &str) -> &mut Self {
         let s = &mut *self.scratch;
-        let ks = s.text.len() as u32;
-        s.text.push_str(key);
-        let ke = s.text.len() as u32;
-        s.text.push_str(value);
-        let ve = s.text.len() as u32;
-        s.tags.push((ks, ke, ke, ve));
+        if s.fields_at.is_some() {
+            s.fail(BatchError::TagAfterField(key.to_owned()));
+            return self;
+        }
+        if key.is_empty() {
+            s.fail(BatchError::Empty("tag key"));
+        }
+        for (what, len) in [("tag key", key.len()), ("tag value", value.len())] {
+            if len > MAX_NAME_LEN {
+                s.fail(BatchError::TooLong { what, len });
+            }
+        }
+        let buf = &mut self.batch.buf;
+        let at = buf.len() as u32;
+        if let Some(&(prev_at, prev_len)) = s.tags.last() {
+            let p = prev_at as usize + 2;
+            if s.tags_sorted && buf[p..p + prev_len as usize] >= *key.as_bytes() {
+                s.tags_sorted = false;
+            }
+        }
+        put_str16(buf, key);
+        put_str16(buf, value);
+        s.tags.push((at, key.len().min(MAX_NAME_LEN) as u32));
         self
     }
 
     /// Adds a field (name already unescaped).
     pub fn field(&mut self, name: &str, value: FieldValueRef<'_>) -> &mut Self {
         let s = &mut *self.scratch;
-        let start = s.fields_buf.len() as u32 + 2;
-        put_u16(&mut s.fields_buf, name.len().min(MAX_NAME_LEN) as u16);
-        s.fields_buf.extend_from_slice(name.as_bytes());
-        s.field_names.push((start, s.fields_buf.len() as u32));
-        s.fields_buf.push(value.field_type().code());
+        let buf = &mut self.batch.buf;
+        if s.fields_at.is_none() {
+            // The key is complete: sort its tags now so the fields can follow it.
+            finish_key(buf, self.start, s);
+            s.fields_at = Some(buf.len());
+            buf.extend_from_slice(&[0; 2]); // nfields
+        }
+        if name.is_empty() {
+            s.fail(BatchError::Empty("field name"));
+        } else if name.len() > MAX_NAME_LEN {
+            s.fail(BatchError::TooLong {
+                what: "field name",
+                len: name.len(),
+            });
+        }
+        let at = buf.len() as u32 + 2;
+        put_str16(buf, name);
+        // Points carry a handful of fields, so the quadratic check is cheaper than hashing.
+        let name_len = name.len().min(MAX_NAME_LEN) as u32;
+        if s.field_names
+            .iter()
+            .any(|&(a, l)| l == name_len && buf[a as usize..(a + l) as usize] == *name.as_bytes())
+        {
+            s.fail(BatchError::DuplicateField(name.to_owned()));
+        }
+        s.field_names.push((at, name_len));
+        buf.push(value.field_type().code());
         match value {
-            FieldValueRef::Float(v) => s.fields_buf.extend_from_slice(&v.to_le_bytes()),
-            FieldValueRef::Integer(v) => s.fields_buf.extend_from_slice(&v.to_le_bytes()),
-            FieldValueRef::Unsigned(v) => s.fields_buf.extend_from_slice(&v.to_le_bytes()),
-            FieldValueRef::Boolean(v) => s.fields_buf.push(v as u8),
+            FieldValueRef::Float(v) => buf.extend_from_slice(&v.to_le_bytes()),
+            FieldValueRef::Integer(v) => buf.extend_from_slice(&v.to_le_bytes()),
+            FieldValueRef::Unsigned(v) => buf.extend_from_slice(&v.to_le_bytes()),
+            FieldValueRef::Boolean(v) => buf.push(v as u8),
             FieldValueRef::String(v) => {
-                s.fields_buf
-                    .extend_from_slice(&(v.len() as u32).to_le_bytes());
-                s.fields_buf.extend_from_slice(v.as_bytes());
+                buf.extend_from_slice(&(v.len() as u32).to_le_bytes());
+                buf.extend_from_slice(v.as_bytes());
             }
         }
         self
     }
 
     /// Validates the point and appends it to the batch with timestamp `ts`.
-    pub fn finish(self, ts: Nanos) -> Result<(), BatchError> {
-        let s = self.scratch;
-        if s.measurement.is_empty() {
-            return Err(BatchError::Empty("measurement"));
+    pub fn finish(mut self, ts: Nanos) -> Result<(), BatchError> {
+        let s = &mut *self.scratch;
+        if let Some(e) = s.error.take() {
+            return Err(e);
         }
-        check_len("measurement", s.measurement.len())?;
-        if s.field_names.is_empty() {
+        let Some(fields_at) = s.fields_at else {
             return Err(BatchError::NoFields);
-        }
+        };
         if s.tags.len() > MAX_ITEMS {
             return Err(BatchError::TooMany("tags"));
         }
         if s.field_names.len() > MAX_ITEMS {
             return Err(BatchError::TooMany("fields"));
         }
-        let text = s.text.as_str();
-        let tag_key = |t: &(u32, u32, u32, u32)| &text[t.0 as usize..t.1 as usize];
-        for t in &s.tags {
-            let k = tag_key(t);
-            if k.is_empty() {
-                return Err(BatchError::Empty("tag key"));
-            }
-            check_len("tag key", k.len())?;
-            check_len("tag value", (t.3 - t.2) as usize)?;
-        }
-        // Clients usually send tags sorted (InfluxDB recommends it): one pass proves that and
-        // the absence of duplicates; only unsorted points pay for the sort.
-        if !s.tags.windows(2).all(|w| tag_key(&w[0]) < tag_key(&w[1])) {
-            s.tags.sort_unstable_by(|a, b| tag_key(a).cmp(tag_key(b)));
-            for w in s.tags.windows(2) {
-                if tag_key(&w[0]) == tag_key(&w[1]) {
-                    return Err(BatchError::DuplicateTag(tag_key(&w[0]).to_owned()));
-                }
-            }
-        }
-        let fb = &s.fields_buf;
-        for (i, &(a, b)) in s.field_names.iter().enumerate() {
-            let name = &fb[a as usize..b as usize];
-            if name.is_empty() {
-                return Err(BatchError::Empty("field name"));
-            }
-            check_len("field name", name.len())?;
-            // Points carry a handful of fields, so the quadratic check is cheaper than hashing.
-            for &(c, d) in &s.field_names[..i] {
-                if &fb[c as usize..d as usize] == name {
-                    return Err(BatchError::DuplicateField(
-                        String::from_utf8_lossy(name).into_owned(),
-                    ));
-                }
-            }
-        }
-
         let buf = &mut self.batch.buf;
-        let start = buf.len();
-        buf.extend_from_slice(&[0; 4]);
-        put_str16(buf, &s.measurement);
-        put_u16(buf, s.tags.len() as u16);
-        for t in &s.tags {
-            put_str16(buf, &text[t.0 as usize..t.1 as usize]);
-            put_str16(buf, &text[t.2 as usize..t.3 as usize]);
-        }
-        let key_len = (buf.len() - start - 4) as u32;
-        buf[start..start + 4].copy_from_slice(&key_len.to_le_bytes());
-        buf.extend_from_slice(&ts.to_le_bytes());
-        put_u16(buf, s.field_names.len() as u16);
-        buf.extend_from_slice(&s.fields_buf);
+        buf[self.start..self.start + 8].copy_from_slice(&ts.to_le_bytes());
+        buf[fields_at..fields_at + 2].copy_from_slice(&(s.field_names.len() as u16).to_le_bytes());
         self.batch.points += 1;
+        self.done = true;
         Ok(())
     }
 }
 
-fn check_len(what: &'static str, len: usize) -> Result<(), BatchError> {
-    if len > MAX_NAME_LEN {
-        Err(BatchError::TooLong { what, len })
-    } else {
-        Ok(())
+/// Writes the key's length and tag count, sorting the tags in place first if they came
+/// unsorted, and notes a duplicate tag key.
+fn finish_key(buf: &mut [u8], start: usize, s: &mut PointScratch) {
+    if !s.tags_sorted {
+        let first = s.tags[0].0 as usize;
+        let end = buf.len();
+        s.sort_buf.clear();
+        s.sort_buf.extend_from_slice(&buf[first..end]);
+        let sb = &s.sort_buf;
+        let key_of = |&(at, len): &(u32, u32)| {
+            let a = at as usize - first + 2;
+            &sb[a..a + len as usize]
+        };
+        s.tags.sort_unstable_by(|a, b| key_of(a).cmp(key_of(b)));
+        let mut out = first;
+        let mut dup = None;
+        for (i, t) in s.tags.iter().enumerate() {
+            if i > 0 && key_of(&s.tags[i - 1]) == key_of(t) {
+                dup = Some(String::from_utf8_lossy(key_of(t)).into_owned());
+            }
+            let a = t.0 as usize - first;
+            let klen = t.1 as usize;
+            let vlen_at = a + 2 + klen;
+            let vlen = u16::from_le_bytes([sb[vlen_at], sb[vlen_at + 1]]) as usize;
+            let whole = 2 + klen + 2 + vlen;
+            buf[out..out + whole].copy_from_slice(&sb[a..a + whole]);
+            out += whole;
+        }
+        if let Some(d) = dup {
+            s.fail(BatchError::DuplicateTag(d));
+        }
     }
+    let key_len = (buf.len() - start - 12) as u32;
+    buf[start + 8..start + 12].copy_from_slice(&key_len.to_le_bytes());
+    let mlen = u16::from_le_bytes([buf[start + 12], buf[start + 13]]) as usize;
+    let ntags_at = start + 14 + mlen;
+    buf[ntags_at..ntags_at + 2]
+        .copy_from_slice(&(s.tags.len().min(MAX_ITEMS) as u16).to_le_bytes());
 }
 
 fn put_u16(buf: &mut Vec<u8>, v: u16) {
     buf.extend_from_slice(&v.to_le_bytes());
 }
 
+/// Writes a u16-prefixed string; an over-long one (already reported as an error by the caller)
+/// is cut so the layout stays consistent until the point is rolled back.
 fn put_str16(buf: &mut Vec<u8>, s: &str) {
-    put_u16(buf, s.len() as u16);
-    buf.extend_from_slice(s.as_bytes());
+    let n = s.len().min(MAX_NAME_LEN);
+    put_u16(buf, n as u16);
+    buf.extend_from_slice(&s.as_bytes()[..n]);
 }
 
 /// A series key borrowed from a batch or the series registry: measurement and sorted tags.
@@ -500,6 +567,7 @@ fn decode_point(
     checked: bool,
 ) -> Result<(PointRef<'_>, usize), BatchError> {
     let mut r = Reader { buf, off, checked };
+    let ts = r.i64()?;
     let key_len = r.u32()? as usize;
     let key_bytes = r.take(key_len)?;
     let key = if checked {
@@ -510,7 +578,6 @@ fn decode_point(
     } else {
         SeriesKeyRef { bytes: key_bytes }
     };
-    let ts = r.i64()?;
     let nfields = r.u16()?;
     if nfields == 0 {
         return Err(BatchError::Corrupt {
@@ -676,6 +743,43 @@ mod tests {
     }
 
     #[test]
+    fn unsorted_tags_are_sorted_in_place_and_duplicates_refused() {
+        let mut b = WriteBatch::new();
+        let mut s = PointScratch::new();
+        let mut p = b.point(&mut s, "m");
+        p.tag("zeta", "1")
+            .tag("alpha", "long value")
+            .tag("mid", "")
+            .field("v", FieldValueRef::Integer(1));
+        p.finish(5).unwrap();
+        let got: Vec<_> = b.iter().next().unwrap().unwrap().key.tags().collect();
+        assert_eq!(got, [("alpha", "long value"), ("mid", ""), ("zeta", "1")]);
+        let before = b.as_bytes().to_vec();
+        let mut p = b.point(&mut s, "m");
+        p.tag("b", "1").tag("a", "2").tag("b", "3");
+        p.field("v", FieldValueRef::Integer(1));
+        assert_eq!(p.finish(1), Err(BatchError::DuplicateTag("b".into())));
+        let mut p = b.point(&mut s, "m");
+        p.field("v", FieldValueRef::Integer(1)).tag("late", "x");
+        assert!(matches!(p.finish(1), Err(BatchError::TagAfterField(_))));
+        let long = "x".repeat(MAX_NAME_LEN + 1);
+        let mut p = b.point(&mut s, "m");
+        p.tag(&long, "v")
+            .tag("a", "b")
+            .field("v", FieldValueRef::Integer(1));
+        assert!(matches!(p.finish(1), Err(BatchError::TooLong { .. })));
+        let mut p = b.point(&mut s, "m");
+        p.tag("k", "v");
+        drop(p);
+        assert_eq!(
+            b.as_bytes(),
+            &before[..],
+            "failed and dropped points leave no trace"
+        );
+        assert_eq!(WriteBatch::from_bytes(before).unwrap().len(), 1);
+    }
+
+    #[test]
     fn corrupt_bytes_are_an_error_not_a_panic() {
         let mut b = WriteBatch::new();
         let mut s = PointScratch::new();
@@ -687,7 +791,7 @@ mod tests {
             assert!(WriteBatch::from_bytes(bytes[..cut].to_vec()).is_err() || cut == 0);
         }
         let mut bad = bytes.clone();
-        bad[0] = 0xff;
+        bad[11] = 0xff; // the key length
         assert!(WriteBatch::from_bytes(bad).is_err());
     }
 }
