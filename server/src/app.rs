@@ -1,0 +1,41 @@
+//! What every request handler and connection shares: the database, the settings and the counters.
+
+use crate::config::Settings;
+use crate::metrics::Metrics;
+use std::sync::Arc;
+use std::time::Instant;
+use tally_engine::Db;
+use tokio::sync::Semaphore;
+
+/// Writes (HTTP bodies and TCP batches) that may be parsed or waiting for the engine at once.
+/// Each holds one body in memory and one blocking thread, so this bounds both; further writers
+/// wait before their body is read, which slows clients down through TCP instead of buffering.
+const WRITES_IN_FLIGHT: usize = 16;
+
+/// The running server's shared state.
+#[derive(Debug)]
+pub(crate) struct App {
+    /// The database.
+    pub(crate) db: Arc<Db>,
+    /// Effective settings.
+    pub(crate) settings: Settings,
+    /// Counters for `/metrics`.
+    pub(crate) metrics: Metrics,
+    /// When the server started.
+    pub(crate) started: Instant,
+    /// Permits for writes in flight (see [`WRITES_IN_FLIGHT`]).
+    pub(crate) write_permits: Semaphore,
+}
+
+impl App {
+    /// Shared state around an open database.
+    pub(crate) fn new(db: Arc<Db>, settings: Settings) -> Arc<App> {
+        Arc::new(App {
+            db,
+            settings,
+            metrics: Metrics::default(),
+            started: Instant::now(),
+            write_permits: Semaphore::new(WRITES_IN_FLIGHT),
+        })
+    }
+}
