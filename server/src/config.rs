@@ -382,6 +382,23 @@ mod tests {
     }
 
     #[test]
+    fn the_documented_sample_config_is_valid_and_matches_the_defaults() {
+        let doc = include_str!("../../docs/configuration.md");
+        let start = doc
+            .find("```toml\n")
+            .expect("docs/configuration.md has a toml block")
+            + 8;
+        let end = start + doc[start..].find("```").expect("the toml block is closed");
+        let path = Path::new("docs/configuration.md");
+        let file = parse_file(path, &doc[start..end]).unwrap();
+        let mut documented =
+            resolve_with(&ServeArgs::default(), Some((path.to_path_buf(), file))).unwrap();
+        documented.config_file = None;
+        let defaults = resolve_with(&ServeArgs::default(), None).unwrap();
+        assert_eq!(format!("{documented:?}"), format!("{defaults:?}"));
+    }
+
+    #[test]
     fn defaults_need_no_config() {
         let s = resolve_with(&ServeArgs::default(), None).unwrap();
         assert_eq!(s.data_dir, PathBuf::from("./data"));
