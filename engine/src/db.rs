@@ -43,7 +43,7 @@ use std::collections::BTreeMap;
 use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, RwLock};
+use std::sync::{Arc, Mutex, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
@@ -421,10 +421,9 @@ impl Db {
         let view = self.view();
         let (mut head_points, mut head_bytes) = (0, 0);
         for h in std::iter::once(&view.active).chain(view.frozen.iter()) {
-            if let Ok(h) = h.read() {
-                head_points += h.points();
-                head_bytes += h.bytes() as u64;
-            }
+            let h = read(h);
+            head_points += h.points();
+            head_bytes += h.bytes() as u64;
         }
         Stats {
             points_written: c.points_written.load(Ordering::Relaxed),
@@ -435,7 +434,7 @@ impl Db {
             head_bytes,
             segments: view.segments.len() as u64,
             segment_bytes: view.segments.iter().map(|s| s.size_bytes()).sum(),
-            series: self.shared.registry.read().map(|r| r.len()).unwrap_or(0) as u64,
+            series: read(&self.shared.registry).len() as u64,
             flushes: c.flushes.load(Ordering::Relaxed),
             flush_errors: c.flush_errors.load(Ordering::Relaxed),
             write_queue_depth: self.tx.len() as u64,
@@ -455,48 +454,27 @@ impl Db {
 
     /// Every measurement name, sorted.
     pub fn measurements(&self) -> Vec<String> {
-        self.shared
-            .registry
-            .read()
-            .map(|r| r.index().measurements().map(str::to_owned).collect())
-            .unwrap_or_default()
+        let reg = read(&self.shared.registry);
+        reg.index().measurements().map(str::to_owned).collect()
     }
 
     /// Tag keys of a measurement, sorted.
     pub fn tag_keys(&self, measurement: &str) -> Vec<String> {
-        self.shared
-            .registry
-            .read()
-            .map(|r| {
-                r.index()
-                    .tag_keys(measurement)
-                    .into_iter()
-                    .map(str::to_owned)
-                    .collect()
-            })
-            .unwrap_or_default()
+        let reg = read(&self.shared.registry);
+        let keys = reg.index().tag_keys(measurement);
+        keys.into_iter().map(str::to_owned).collect()
     }
 
     /// Values of one tag key of a measurement, sorted.
     pub fn tag_values(&self, measurement: &str, key: &str) -> Vec<String> {
-        self.shared
-            .registry
-            .read()
-            .map(|r| {
-                r.index()
-                    .tag_values(measurement, key)
-                    .into_iter()
-                    .map(str::to_owned)
-                    .collect()
-            })
-            .unwrap_or_default()
+        let reg = read(&self.shared.registry);
+        let values = reg.index().tag_values(measurement, key);
+        values.into_iter().map(str::to_owned).collect()
     }
 
     /// The series `sel` picks, in id order.
     pub fn series(&self, sel: &Selector) -> Vec<SeriesInfo> {
-        let Ok(reg) = self.shared.registry.read() else {
-            return Vec::new();
-        };
+        let reg = read(&self.shared.registry);
         reg.index()
             .select(sel)
             .iter()
@@ -534,7 +512,7 @@ impl Db {
         // The view's Arcs keep a head that a flush completes meanwhile alive and unchanged.
         let ids: Vec<SeriesId> = series.iter().map(|s| s.id).collect();
         for h in view.frozen.iter().chain(std::iter::once(&view.active)) {
-            let h = h.read().map_err(|_| poisoned())?;
+            let h = read(h);
             for (p, cols) in parts.iter_mut().zip(h.read_many(&ids, fields, range)) {
                 p.extend(cols);
             }
@@ -553,10 +531,7 @@ impl Db {
     }
 
     fn view(&self) -> View {
-        match self.shared.view.read() {
-            Ok(v) => v.clone(),
-            Err(p) => p.into_inner().clone(),
-        }
+        read(&self.shared.view).clone()
     }
 }
 
@@ -572,8 +547,15 @@ fn closed() -> EngineError {
     EngineError::Closed("it was closed or its writer stopped; see the log for the cause".into())
 }
 
-fn poisoned() -> EngineError {
-    EngineError::Closed("an internal lock was poisoned by a panic".into())
+/// Takes a read lock. A lock poisoned by a panic elsewhere is used anyway: every structure
+/// behind these locks is append-only or swapped whole, so it is never seen half-changed.
+fn read<T>(l: &RwLock<T>) -> RwLockReadGuard<'_, T> {
+    l.read().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// Takes a write lock; see [`read`] for poisoning.
+fn write<T>(l: &RwLock<T>) -> RwLockWriteGuard<'_, T> {
+    l.write().unwrap_or_else(PoisonError::into_inner)
 }
 
 fn series_info(reg: &SeriesRegistry, id: SeriesId) -> Option<SeriesInfo> {
@@ -797,13 +779,7 @@ impl Writer {
         if self.flushing {
             return;
         }
-        let (bytes, empty) = match self.shared.view.read() {
-            Ok(v) => match v.active.read() {
-                Ok(h) => (h.bytes(), h.is_empty()),
-                Err(_) => return,
-            },
-            Err(_) => return,
-        };
+        let (bytes, empty) = self.active_size();
         if !empty
             && (bytes >= self.shared.opts.head_max_bytes
                 || self.last_flush.elapsed() >= self.shared.opts.flush_interval)
@@ -821,30 +797,17 @@ impl Writer {
         }
         // Back-pressure when flushing cannot keep up: wait for the flush instead of letting
         // the head grow without bound.
-        if self.flushing {
-            let big = self
-                .shared
-                .view
-                .read()
-                .ok()
-                .and_then(|v| v.active.read().ok().map(|h| h.bytes()))
-                .unwrap_or(0);
-            if big >= self.shared.opts.head_max_bytes.saturating_mul(2) {
-                if let Ok(done) = self.done_rx.recv() {
-                    self.flush_done(done);
-                }
+        if self.flushing
+            && self.active_size().0 >= self.shared.opts.head_max_bytes.saturating_mul(2)
+        {
+            if let Ok(done) = self.done_rx.recv() {
+                self.flush_done(done);
             }
         }
-        let view = match self.shared.view.read() {
-            Ok(v) => v.clone(),
-            Err(p) => p.into_inner().clone(),
-        };
+        let view = read(&self.shared.view).clone();
         let mut prepared = Vec::with_capacity(group.len());
         {
-            let mut reg = match self.shared.registry.write() {
-                Ok(r) => r,
-                Err(p) => p.into_inner(),
-            };
+            let mut reg = write(&self.shared.registry);
             for (batch, reply) in group {
                 let mut fields: Vec<(&str, FieldType)> = Vec::new();
                 let mut ids = Vec::with_capacity(batch.len());
@@ -921,10 +884,7 @@ impl Writer {
             .counters
             .wal_bytes
             .store(self.wal.size_bytes(), Ordering::Relaxed);
-        let mut head = match view.active.write() {
-            Ok(h) => h,
-            Err(p) => p.into_inner(),
-        };
+        let mut head = write(&view.active);
         let c = &self.shared.counters;
         for (batch, ids, rejected, reply) in prepared {
             for (p, id) in batch.iter().flatten().zip(&ids) {
@@ -942,16 +902,16 @@ impl Writer {
         }
     }
 
+    /// Estimated bytes of the active head, and whether it is empty.
+    fn active_size(&self) -> (usize, bool) {
+        let view = read(&self.shared.view);
+        let h = read(&view.active);
+        (h.bytes(), h.is_empty())
+    }
+
     /// Rotates the WAL, freezes the active head and hands it to the flusher.
     fn start_flush(&mut self) {
-        let empty = self
-            .shared
-            .view
-            .read()
-            .ok()
-            .and_then(|v| v.active.read().ok().map(|h| h.is_empty()))
-            .unwrap_or(true);
-        if empty {
+        if self.active_size().1 {
             for w in self.waiters_current.drain(..) {
                 let _ = w.send(Ok(FlushReport::default()));
             }
@@ -970,10 +930,7 @@ impl Writer {
             }
         };
         let frozen = {
-            let mut v = match self.shared.view.write() {
-                Ok(v) => v,
-                Err(p) => p.into_inner(),
-            };
+            let mut v = write(&self.shared.view);
             let frozen = std::mem::replace(&mut v.active, Arc::new(RwLock::new(Head::default())));
             v.frozen = Some(frozen.clone());
             frozen
@@ -1136,20 +1093,14 @@ fn flush_head(
     manifest: &mut Manifest,
     job: &FlushJob,
 ) -> Result<FlushReport, EngineError> {
-    let head = job.head.read().map_err(|_| poisoned())?;
+    let head = read(&job.head);
     let part_ns = (shared.opts.partition.as_nanos() as i64).max(1);
     let mut writers: BTreeMap<i64, (u64, SegmentWriter)> = BTreeMap::new();
     let mut next_seq = manifest.next_seq;
     let lww = |id: SeriesId| {
-        shared
-            .registry
-            .read()
-            .ok()
-            .and_then(|r| {
-                r.key(id)
-                    .map(|k| shared.opts.kind_of(k.measurement()) == MeasurementKind::Metric)
-            })
-            .unwrap_or(true)
+        read(&shared.registry)
+            .key(id)
+            .is_none_or(|k| shared.opts.kind_of(k.measurement()) == MeasurementKind::Metric)
     };
     head.for_each_series(lww, |id, cols| {
         for col in cols {
@@ -1203,7 +1154,7 @@ fn flush_head(
             opened.push(Arc::new(Segment::open(&path)?));
         }
         // Segments name series ids: the series log must hold them before the commit.
-        shared.registry.write().map_err(|_| poisoned())?.sync()?;
+        write(&shared.registry).sync()?;
         let mut next = manifest.clone();
         next.segments.extend(written.iter().map(|(n, _)| n.clone()));
         next.wal_from = job.wal_to;
@@ -1219,7 +1170,7 @@ fn flush_head(
         return Err(e);
     }
     drop(head);
-    let mut v = shared.view.write().map_err(|_| poisoned())?;
+    let mut v = write(&shared.view);
     let mut segs: Vec<Arc<Segment>> = v.segments.as_ref().clone();
     segs.extend(opened);
     v.segments = Arc::new(segs);
