@@ -6,7 +6,7 @@
 //!
 //! Layout of one point (all integers little-endian):
 //! ```text
-//! point  := ts:i64 key_len:u32 key nfields:u16 field{nfields}
+//! point  := ts:i64 key_len:u32 key nfields:u16 fields_len:u32 field{nfields}
 //! key    := mlen:u16 measurement ntags:u16 (klen:u16 key vlen:u16 value){ntags}   (tags sorted by key)
 //! field  := nlen:u16 name type:u8 value
 //! value  := f64 | i64 | u64 (8 bytes) | bool (1 byte) | slen:u32 utf8-bytes
@@ -262,7 +262,7 @@ impl PointBuilder<'_> {
         let at = buf.len() as u32;
         if let Some(&(prev_at, prev_len)) = s.tags.last() {
             let p = prev_at as usize + 2;
-            if s.tags_sorted && buf[p..p + prev_len as usize] >= *key.as_bytes() {
+            if s.tags_sorted && !key_less(&buf[p..p + prev_len as usize], key.as_bytes()) {
                 s.tags_sorted = false;
             }
         }
@@ -280,7 +280,7 @@ impl PointBuilder<'_> {
             // The key is complete: sort its tags now so the fields can follow it.
             finish_key(buf, self.start, s);
             s.fields_at = Some(buf.len());
-            buf.extend_from_slice(&[0; 2]); // nfields
+            buf.extend_from_slice(&[0; 6]); // nfields, fields_len
         }
         if name.is_empty() {
             s.fail(BatchError::Empty("field name"));
@@ -333,9 +333,21 @@ impl PointBuilder<'_> {
         let buf = &mut self.batch.buf;
         buf[self.start..self.start + 8].copy_from_slice(&ts.to_le_bytes());
         buf[fields_at..fields_at + 2].copy_from_slice(&(s.field_names.len() as u16).to_le_bytes());
+        let fields_len = (buf.len() - fields_at - 6) as u32;
+        buf[fields_at + 2..fields_at + 6].copy_from_slice(&fields_len.to_le_bytes());
         self.batch.points += 1;
         self.done = true;
         Ok(())
+    }
+}
+
+/// `a < b`, deciding on the first byte where tag keys almost always differ before paying for a
+/// `memcmp` call (measured: the call was 4% of parsing).
+#[inline]
+fn key_less(a: &[u8], b: &[u8]) -> bool {
+    match (a.first(), b.first()) {
+        (Some(x), Some(y)) if x != y => x < y,
+        _ => a < b,
     }
 }
 
@@ -585,14 +597,30 @@ fn decode_point(
             reason: "point without fields",
         });
     }
-    let fstart = r.off;
-    for _ in 0..nfields {
-        read_field(&mut r)?;
+    let fields_len = r.u32()? as usize;
+    let fields = r.take(fields_len)?;
+    if checked {
+        // Only checked reads walk the fields; `fields_len` lets the trusted write path skip a
+        // point in O(1).
+        let mut f = Reader {
+            buf: fields,
+            off: 0,
+            checked,
+        };
+        for _ in 0..nfields {
+            read_field(&mut f)?;
+        }
+        if f.off != fields.len() {
+            return Err(BatchError::Corrupt {
+                offset: r.off,
+                reason: "field bytes do not match the field count",
+            });
+        }
     }
     let p = PointRef {
         key,
         ts,
-        fields: &buf[fstart..r.off],
+        fields,
         nfields,
     };
     Ok((p, r.off))
