@@ -2,17 +2,22 @@
 //!
 //! On disk (`series.log`, little-endian):
 //! ```text
-//! file   := magic:"TALLYSER" version:u16 record*
-//! record := key_len:u32 crc32:u32 id:u32 key:bytes[key_len]      crc32 covers id and key
+//! file   := magic:"TALLYSER" version:u16 block*
+//! block  := len:u32 crc32:u32 first_id:u32 count:u32 raw_len:u32 zstd_frame
+//!           len counts the bytes after crc32; crc32 covers them
+//! raw    := (key_len:u32 key){count}          the zstd frame decompresses to raw_len bytes of this
 //! ```
-//! Ids are dense and assigned in log order, so record *n* must carry id *n*.
+//! Ids are dense and assigned in log order, so a block's `first_id` must be the number of series
+//! before it. Keys compress about tenfold (they share measurement and tag names), which matters
+//! because per-request data has many series.
 //!
 //! Invariants and crash behaviour:
-//! - A record is appended (buffered) when a series is first written. The WAL holds every
-//!   point's full series key, so a record lost in a crash is re-created by WAL replay.
-//! - Before a flush commits segments that name series ids, [`SeriesRegistry::sync`] makes the
-//!   log durable: a committed segment never names an id the log does not hold.
-//! - At open, a torn or corrupt tail is cut off at the last good record (logged, never fatal).
+//! - A new series lives in memory until the next flush: the WAL holds every point's full series
+//!   key, so a series lost in a crash is re-created by WAL replay.
+//! - Before a flush commits segments that name series ids, [`SeriesRegistry::sync`] appends one
+//!   block with every series registered since the last one and fsyncs: a committed segment never
+//!   names an id the log does not hold.
+//! - At open, a torn or corrupt tail is cut off at the last good block (logged, never fatal).
 //!   Ids past the cut were never referenced by a committed segment (previous point).
 
 use crate::batch::SeriesKeyRef;
@@ -21,20 +26,28 @@ use crate::index::TagIndex;
 use crate::types::SeriesId;
 use ahash::AHashMap as HashMap;
 use std::fs::{File, OpenOptions};
-use std::io::{BufWriter, Read, Seek, SeekFrom, Write};
+use std::io::{Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 
 const MAGIC: &[u8; 8] = b"TALLYSER";
 const VERSION: u16 = 1;
 const HEADER_LEN: u64 = 10;
-/// A key longer than this cannot come from a valid batch (u16-prefixed names), so it is corruption.
-const MAX_KEY_LEN: u32 = 16 << 20;
+/// Bytes of a block before its zstd frame.
+const BLOCK_HEADER_LEN: usize = 20;
+/// Largest decompressed block accepted: a bigger `raw_len` is corruption, not an allocation.
+const MAX_BLOCK_RAW: u32 = 1 << 30;
+/// zstd level of the blocks: they are written once per flush, so a good ratio is worth it.
+const ZSTD_LEVEL: i32 = 9;
 
 /// Every known series, its key, and the tag index over them.
 #[derive(Debug)]
 pub struct SeriesRegistry {
     path: PathBuf,
-    log: BufWriter<File>,
+    log: File,
+    /// Bytes of the log on disk (where the next block goes).
+    log_len: u64,
+    /// Series `0..logged` are in the log; the rest only in memory (and the WAL).
+    logged: usize,
     keys: Vec<Box<[u8]>>,
     ids: HashMap<Box<[u8]>, SeriesId>,
     /// Measurement id of each series (index = series id).
@@ -43,7 +56,6 @@ pub struct SeriesRegistry {
     measurement_names: Vec<Box<str>>,
     measurement_ids: HashMap<Box<str>, u32>,
     index: TagIndex,
-    dirty: bool,
 }
 
 /// What opening the log repaired.
@@ -69,14 +81,15 @@ impl SeriesRegistry {
         let mut repair = SeriesLogRepair::default();
         let mut reg = SeriesRegistry {
             path: path.to_owned(),
-            log: BufWriter::new(file.try_clone().map_err(|e| io("open", e))?),
+            log: file.try_clone().map_err(|e| io("open", e))?,
+            log_len: HEADER_LEN,
+            logged: 0,
             keys: Vec::new(),
             ids: HashMap::default(),
             measurement_of: Vec::new(),
             measurement_names: Vec::new(),
             measurement_ids: HashMap::default(),
             index: TagIndex::new(),
-            dirty: false,
         };
         if bytes.len() < HEADER_LEN as usize {
             // New, or torn while writing the header: nothing in it can be referenced yet.
@@ -106,9 +119,11 @@ impl SeriesRegistry {
         let mut off = HEADER_LEN as usize;
         let mut bad: Option<&'static str> = None;
         while off < bytes.len() {
-            match parse_record(&bytes[off..], reg.keys.len() as u32) {
-                Ok((key, used)) => {
-                    reg.insert_loaded(key);
+            match parse_block(&bytes[off..], reg.keys.len() as u32) {
+                Ok((keys, used)) => {
+                    for key in Block(&keys) {
+                        reg.insert_loaded(key);
+                    }
                     off += used;
                 }
                 Err(reason) => {
@@ -129,12 +144,8 @@ impl SeriesRegistry {
             file.sync_all().map_err(|e| io("fsync", e))?;
             repair.truncated = Some((off as u64, reason.to_owned()));
         }
-        let mut log = reg
-            .log
-            .into_inner()
-            .map_err(|e| io("open", e.into_error()))?;
-        log.seek(SeekFrom::End(0)).map_err(|e| io("seek", e))?;
-        reg.log = BufWriter::new(log);
+        reg.log_len = off as u64;
+        reg.logged = reg.keys.len();
         Ok((reg, repair))
     }
 
@@ -186,18 +197,6 @@ impl SeriesRegistry {
         }
         let id = SeriesId(self.keys.len() as u32);
         let bytes = key.as_bytes();
-        let mut crc = crc32fast::Hasher::new();
-        crc.update(&id.0.to_le_bytes());
-        crc.update(bytes);
-        let mut rec = Vec::with_capacity(12 + bytes.len());
-        rec.extend_from_slice(&(bytes.len() as u32).to_le_bytes());
-        rec.extend_from_slice(&crc.finalize().to_le_bytes());
-        rec.extend_from_slice(&id.0.to_le_bytes());
-        rec.extend_from_slice(bytes);
-        self.log
-            .write_all(&rec)
-            .map_err(|e| EngineError::io("append", &self.path, e))?;
-        self.dirty = true;
         self.index.insert(id, key);
         let m = self.intern_measurement(key.measurement());
         self.measurement_of.push(m);
@@ -207,19 +206,42 @@ impl SeriesRegistry {
         Ok(id)
     }
 
-    /// Makes every registered series durable (before a flush commits segments naming them).
+    /// Makes every registered series durable (before a flush commits segments naming them):
+    /// appends one compressed block of the series registered since the last sync, and fsyncs.
+    /// On failure the log is cut back, so no half block stays behind.
     pub fn sync(&mut self) -> Result<(), EngineError> {
-        if !self.dirty {
+        if self.logged == self.keys.len() {
             return Ok(());
         }
-        self.log
-            .flush()
-            .map_err(|e| EngineError::io("write", &self.path, e))?;
-        self.log
-            .get_ref()
-            .sync_data()
-            .map_err(|e| EngineError::io("fsync", &self.path, e))?;
-        self.dirty = false;
+        let new = &self.keys[self.logged..];
+        let mut raw = Vec::with_capacity(new.iter().map(|k| k.len() + 4).sum());
+        for k in new {
+            raw.extend_from_slice(&(k.len() as u32).to_le_bytes());
+            raw.extend_from_slice(k);
+        }
+        let frame = zstd::bulk::compress(&raw, ZSTD_LEVEL)
+            .map_err(|e| EngineError::io("compress a block of", &self.path, e))?;
+        let mut block = Vec::with_capacity(BLOCK_HEADER_LEN + frame.len());
+        block.extend_from_slice(&((BLOCK_HEADER_LEN - 8 + frame.len()) as u32).to_le_bytes());
+        block.extend_from_slice(&[0; 4]);
+        block.extend_from_slice(&(self.logged as u32).to_le_bytes());
+        block.extend_from_slice(&(new.len() as u32).to_le_bytes());
+        block.extend_from_slice(&(raw.len() as u32).to_le_bytes());
+        block.extend_from_slice(&frame);
+        let crc = crc32fast::hash(&block[8..]);
+        block[4..8].copy_from_slice(&crc.to_le_bytes());
+        let written = (|| {
+            self.log.seek(SeekFrom::Start(self.log_len))?;
+            self.log.write_all(&block)?;
+            self.log.sync_data()
+        })();
+        if let Err(e) = written {
+            // Best effort: a cut-back that fails too leaves a torn tail, which open() cuts.
+            let _ = self.log.set_len(self.log_len);
+            return Err(EngineError::io("append to", &self.path, e));
+        }
+        self.log_len += block.len() as u64;
+        self.logged = self.keys.len();
         Ok(())
     }
 
@@ -246,29 +268,60 @@ impl SeriesRegistry {
     }
 }
 
-fn parse_record(b: &[u8], expected_id: u32) -> Result<(&[u8], usize), &'static str> {
-    if b.len() < 12 {
-        return Err("record header runs past the end of the file");
+/// Checks and decompresses one block; returns its raw key list and the bytes it used.
+fn parse_block(b: &[u8], expected_id: u32) -> Result<(Vec<u8>, usize), &'static str> {
+    if b.len() < BLOCK_HEADER_LEN {
+        return Err("block header runs past the end of the file");
     }
-    let len = u32::from_le_bytes([b[0], b[1], b[2], b[3]]);
-    if len > MAX_KEY_LEN {
-        return Err("record length is implausible");
+    let u32_at = |o: usize| u32::from_le_bytes([b[o], b[o + 1], b[o + 2], b[o + 3]]);
+    let len = u32_at(0) as usize;
+    let end = 8usize.saturating_add(len);
+    if len < BLOCK_HEADER_LEN - 8 || b.len() < end {
+        return Err("block runs past the end of the file");
     }
-    let crc = u32::from_le_bytes([b[4], b[5], b[6], b[7]]);
-    let end = 12 + len as usize;
-    if b.len() < end {
-        return Err("record runs past the end of the file");
+    if crc32fast::hash(&b[8..end]) != u32_at(4) {
+        return Err("block checksum mismatch");
     }
-    if crc32fast::hash(&b[8..end]) != crc {
-        return Err("record checksum mismatch");
+    if u32_at(8) != expected_id {
+        return Err("block ids out of sequence");
     }
-    let id = u32::from_le_bytes([b[8], b[9], b[10], b[11]]);
-    if id != expected_id {
-        return Err("record id out of sequence");
+    let count = u32_at(12) as usize;
+    let raw_len = u32_at(16);
+    if raw_len > MAX_BLOCK_RAW {
+        return Err("block size is implausible");
     }
-    let key = &b[12..end];
-    SeriesKeyRef::parse(key).map_err(|_| "record holds a malformed series key")?;
-    Ok((key, end))
+    let raw = zstd::bulk::decompress(&b[BLOCK_HEADER_LEN..end], raw_len as usize)
+        .map_err(|_| "block does not decompress")?;
+    if raw.len() != raw_len as usize {
+        return Err("block decompresses to the wrong size");
+    }
+    let mut n = 0;
+    for key in Block(&raw) {
+        SeriesKeyRef::parse(key).map_err(|_| "block holds a malformed series key")?;
+        n += 1;
+    }
+    let consumed: usize = Block(&raw).map(|k| k.len() + 4).sum();
+    if n != count || consumed != raw.len() {
+        return Err("block key count does not match");
+    }
+    Ok((raw, end))
+}
+
+/// The keys of a decompressed block: `(key_len:u32 key)*`; stops at the first bad length.
+struct Block<'a>(&'a [u8]);
+
+impl<'a> Iterator for Block<'a> {
+    type Item = &'a [u8];
+    fn next(&mut self) -> Option<&'a [u8]> {
+        let b = self.0;
+        if b.len() < 4 {
+            return None;
+        }
+        let len = u32::from_le_bytes([b[0], b[1], b[2], b[3]]) as usize;
+        let key = b.get(4..4usize.checked_add(len)?)?;
+        self.0 = &b[4 + len..];
+        Some(key)
+    }
 }
 
 #[cfg(test)]
@@ -294,12 +347,19 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("series.log");
         let b = keys(5);
+        let first_block_end;
         {
             let (mut reg, _) = SeriesRegistry::open(&path).unwrap();
-            for p in b.iter() {
+            for p in b.iter().take(3) {
                 reg.get_or_create(p.unwrap().key).unwrap();
             }
             reg.sync().unwrap();
+            first_block_end = std::fs::metadata(&path).unwrap().len() as usize;
+            for p in b.iter().skip(3) {
+                reg.get_or_create(p.unwrap().key).unwrap();
+            }
+            reg.sync().unwrap();
+            reg.sync().unwrap(); // nothing new: no empty block
         }
         let (reg, rep) = SeriesRegistry::open(&path).unwrap();
         assert!(rep.truncated.is_none());
@@ -316,12 +376,17 @@ mod tests {
         let full = std::fs::read(&path).unwrap();
         for cut in (HEADER_LEN as usize + 1)..full.len() {
             std::fs::write(&path, &full[..cut]).unwrap();
-            let (mut reg, _) = SeriesRegistry::open(&path).unwrap();
+            let (mut reg, rep) = SeriesRegistry::open(&path).unwrap();
             let n = reg.len();
-            assert!(n < 5);
-            // The repaired log keeps accepting series with the next dense id.
+            assert_eq!(n, if cut < first_block_end { 0 } else { 3 }, "cut at {cut}");
+            assert_eq!(rep.truncated.is_some(), cut != first_block_end, "cut at {cut}");
+            // The repaired log keeps accepting series with the next dense id, durably.
             let last = b.iter().last().unwrap().unwrap().key;
             assert_eq!(reg.get_or_create(last).unwrap(), SeriesId(n as u32));
+            reg.sync().unwrap();
+            drop(reg);
+            let (reg, _) = SeriesRegistry::open(&path).unwrap();
+            assert_eq!(reg.len(), n + 1);
         }
         let mut flipped = full.clone();
         flipped[HEADER_LEN as usize + 14] ^= 0x40;
@@ -329,5 +394,18 @@ mod tests {
         let (reg, rep) = SeriesRegistry::open(&path).unwrap();
         assert_eq!(reg.len(), 0);
         assert!(rep.truncated.is_some());
+    }
+
+    #[test]
+    fn unsynced_series_are_not_in_the_log() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("series.log");
+        {
+            let (mut reg, _) = SeriesRegistry::open(&path).unwrap();
+            for p in keys(2).iter() {
+                reg.get_or_create(p.unwrap().key).unwrap();
+            }
+        }
+        assert_eq!(SeriesRegistry::open(&path).unwrap().0.len(), 0);
     }
 }
