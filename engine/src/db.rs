@@ -499,18 +499,18 @@ impl Db {
             .filter(|s| range.overlaps(s.meta().min_ts, s.meta().max_ts))
             .collect();
         // Segments first, without holding any head lock, so a long read never stalls the writer.
-        let mut parts: Vec<Vec<FieldColumn>> = Vec::with_capacity(series.len());
-        for info in &series {
-            let mut p = Vec::new();
-            for seg in &segments {
-                if seg.contains(info.id) {
-                    p.extend(seg.read(info.id, fields, range)?);
+        // Oldest segment first, so parts stay in write order for last-write-wins; each segment
+        // walks its blocks once for all the series (`read_many`).
+        let ids: Vec<SeriesId> = series.iter().map(|s| s.id).collect();
+        let mut parts: Vec<Vec<FieldColumn>> = (0..series.len()).map(|_| Vec::new()).collect();
+        for seg in &segments {
+            for (id, cols) in seg.read_many(&ids, fields, range)? {
+                if let Ok(slot) = ids.binary_search(&id) {
+                    parts[slot].extend(cols);
                 }
             }
-            parts.push(p);
         }
         // The view's Arcs keep a head that a flush completes meanwhile alive and unchanged.
-        let ids: Vec<SeriesId> = series.iter().map(|s| s.id).collect();
         for h in view.frozen.iter().chain(std::iter::once(&view.active)) {
             let h = read(h);
             for (p, cols) in parts.iter_mut().zip(h.read_many(&ids, fields, range)) {
