@@ -997,38 +997,15 @@ impl Writer {
         let mut result = Ok(());
         if self.fatal.is_none() {
             // Wait for a running flush, then flush what is left.
-            while self.flushing {
-                match self.done_rx.recv() {
-                    Ok(done) => {
-                        let failed = done.result.is_err();
-                        self.flush_done(done);
-                        if failed {
-                            result = Err(EngineError::Closed(
-                                "the final flush failed; the WAL keeps the data for the next start"
-                                    .into(),
-                            ));
-                            break;
-                        }
-                    }
-                    Err(_) => break,
-                }
-            }
-            if result.is_ok() {
+            if !self.wait_for_flush() {
+                result = Err(EngineError::Closed(
+                    "the final flush failed; the WAL keeps the data for the next start".into(),
+                ));
+            } else {
                 let (tx, rx) = bounded(1);
                 self.waiters_current.push(tx);
                 self.start_flush();
-                while self.flushing {
-                    match self.done_rx.recv() {
-                        Ok(done) => {
-                            let failed = done.result.is_err();
-                            self.flush_done(done);
-                            if failed {
-                                break;
-                            }
-                        }
-                        Err(_) => break,
-                    }
-                }
+                self.wait_for_flush();
                 if let Ok(r) = rx.try_recv() {
                     result = r.map(|_| ());
                 }
@@ -1042,6 +1019,23 @@ impl Writer {
         }
         self.shutdown();
         result
+    }
+
+    /// Blocks until the flush in progress (if any) ends; false if it failed.
+    fn wait_for_flush(&mut self) -> bool {
+        while self.flushing {
+            match self.done_rx.recv() {
+                Ok(done) => {
+                    let failed = done.result.is_err();
+                    self.flush_done(done);
+                    if failed {
+                        return false;
+                    }
+                }
+                Err(_) => return false,
+            }
+        }
+        true
     }
 
     fn shutdown(&mut self) {

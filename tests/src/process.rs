@@ -380,6 +380,30 @@ impl Tally {
         self.debug_read("points", &format!("measurement={}", encode(measurement)))
     }
 
+    /// `(timestamp, value)` pairs of field `field` in the only series of `measurement` whose
+    /// tag `key` is `value`; empty if there is no such series or field.
+    pub fn column(
+        &self,
+        measurement: &str,
+        key: &str,
+        value: &str,
+        field: &str,
+    ) -> Result<Vec<(i64, Value)>> {
+        let series = self.points(measurement)?;
+        let matching: Vec<_> = series
+            .iter()
+            .filter(|s| s.tag(key) == Some(value))
+            .collect();
+        if matching.len() > 1 {
+            bail!("{measurement} {key}={value} is more than one series");
+        }
+        Ok(matching
+            .first()
+            .and_then(|s| s.field(field))
+            .map(|c| c.pairs().map(|(t, v)| (t, v.clone())).collect())
+            .unwrap_or_default())
+    }
+
     /// `GET /debug/points?<query>` (the query string is passed as is).
     pub fn points_query(&self, query: &str) -> Result<Vec<Series>> {
         self.debug_read("points", query)

@@ -10,18 +10,6 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 use tally_tests::{free_port, gzip, tally_bin, Tally, TallyOptions};
 
-/// `(timestamp, value)` pairs of field `f` in the series of `m` whose tag `k` is `v`.
-fn column(tally: &Tally, m: &str, k: &str, v: &str, f: &str) -> Vec<(i64, serde_json::Value)> {
-    let series = tally.points(m).unwrap();
-    let matching: Vec<_> = series.iter().filter(|s| s.tag(k) == Some(v)).collect();
-    assert!(matching.len() <= 1, "{m} {k}={v} is more than one series");
-    matching
-        .first()
-        .and_then(|s| s.field(f))
-        .map(|c| c.pairs().map(|(t, v)| (t, v.clone())).collect())
-        .unwrap_or_default()
-}
-
 #[test]
 fn health_says_ok_and_reports_recovery() {
     let tally = Tally::start().unwrap();
@@ -82,15 +70,15 @@ fn partial_write_reports_rejected_lines_and_keeps_the_valid_ones() {
     );
 
     assert_eq!(
-        column(&tally, "pw", "host", "a", "v"),
+        tally.column("pw", "host", "a", "v").unwrap(),
         vec![(1000, serde_json::json!(1.0))]
     );
     assert_eq!(
-        column(&tally, "pw", "host", "b", "v"),
+        tally.column("pw", "host", "b", "v").unwrap(),
         vec![(3000, serde_json::json!(2.0))]
     );
     assert_eq!(
-        column(&tally, "pw", "host", "c", "v"),
+        tally.column("pw", "host", "c", "v").unwrap(),
         vec![(5000, serde_json::json!(3.0))]
     );
 }
@@ -223,7 +211,9 @@ fn precision_scales_timestamps_to_nanoseconds() {
             )
             .unwrap();
         assert_eq!(r.status, 204, "precision={p}: {} {}", r.status, r.text());
-        let got: Vec<i64> = column(&tally, "prec", "p", p, "v")
+        let got: Vec<i64> = tally
+            .column("prec", "p", p, "v")
+            .unwrap()
             .into_iter()
             .map(|(t, _)| t)
             .collect();
@@ -231,8 +221,8 @@ fn precision_scales_timestamps_to_nanoseconds() {
     }
     // No precision means nanoseconds.
     tally.write_ok("prec,p=default v=1 42\n").unwrap();
-    assert_eq!(column(&tally, "prec", "p", "default", "v").len(), 1);
-    assert_eq!(column(&tally, "prec", "p", "default", "v")[0].0, 42);
+    assert_eq!(tally.column("prec", "p", "default", "v").unwrap().len(), 1);
+    assert_eq!(tally.column("prec", "p", "default", "v").unwrap()[0].0, 42);
 
     let r = tally
         .post("/write?precision=fortnight", b"prec,p=x v=1 1\n")
@@ -244,7 +234,7 @@ fn precision_scales_timestamps_to_nanoseconds() {
         r.status,
         r.text()
     );
-    assert!(column(&tally, "prec", "p", "x", "v").is_empty());
+    assert!(tally.column("prec", "p", "x", "v").unwrap().is_empty());
 }
 
 #[test]
@@ -259,7 +249,7 @@ fn a_point_without_timestamp_gets_the_server_time() {
     let before = now();
     tally.write_ok("nots,host=a v=1\n").unwrap();
     let after = now();
-    let col = column(&tally, "nots", "host", "a", "v");
+    let col = tally.column("nots", "host", "a", "v").unwrap();
     assert_eq!(col.len(), 1);
     assert!(
         (before..=after).contains(&col[0].0),

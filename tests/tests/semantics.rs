@@ -9,18 +9,6 @@
 use serde_json::json;
 use tally_tests::Tally;
 
-/// `(timestamp, value)` pairs of field `f` in the only series of `m` whose tag `k` is `v`.
-fn column(tally: &Tally, m: &str, k: &str, v: &str, f: &str) -> Vec<(i64, serde_json::Value)> {
-    let series = tally.points(m).unwrap();
-    let matching: Vec<_> = series.iter().filter(|s| s.tag(k) == Some(v)).collect();
-    assert!(matching.len() <= 1, "{m} {k}={v} is more than one series");
-    matching
-        .first()
-        .and_then(|s| s.field(f))
-        .map(|c| c.pairs().map(|(t, v)| (t, v.clone())).collect())
-        .unwrap_or_default()
-}
-
 #[test]
 fn metrics_are_last_write_wins_across_head_segments_and_restarts() {
     let mut tally = Tally::start().unwrap();
@@ -31,12 +19,12 @@ fn metrics_are_last_write_wins_across_head_segments_and_restarts() {
         .write_ok("lww,host=a v=3 200\nlww,host=a v=4 200\n")
         .unwrap();
     assert_eq!(
-        column(&tally, "lww", "host", "a", "v"),
+        tally.column("lww", "host", "a", "v").unwrap(),
         vec![(100, json!(2.0)), (200, json!(4.0))]
     );
     // Field by field: w written once at 100 stays.
     assert_eq!(
-        column(&tally, "lww", "host", "a", "w"),
+        tally.column("lww", "host", "a", "w").unwrap(),
         vec![(100, json!(10))]
     );
 
@@ -44,12 +32,12 @@ fn metrics_are_last_write_wins_across_head_segments_and_restarts() {
     // Overwrite a flushed point from the head.
     tally.write_ok("lww,host=a v=5 100\n").unwrap();
     assert_eq!(
-        column(&tally, "lww", "host", "a", "v"),
+        tally.column("lww", "host", "a", "v").unwrap(),
         vec![(100, json!(5.0)), (200, json!(4.0))]
     );
     tally.flush().unwrap();
     assert_eq!(
-        column(&tally, "lww", "host", "a", "v"),
+        tally.column("lww", "host", "a", "v").unwrap(),
         vec![(100, json!(5.0)), (200, json!(4.0))],
         "two segments hold ts 100; the newer must win"
     );
@@ -57,12 +45,12 @@ fn metrics_are_last_write_wins_across_head_segments_and_restarts() {
     tally.kill();
     tally.restart().unwrap();
     assert_eq!(
-        column(&tally, "lww", "host", "a", "v"),
+        tally.column("lww", "host", "a", "v").unwrap(),
         vec![(100, json!(5.0)), (200, json!(6.0))],
         "after replaying the WAL over the segments"
     );
     assert_eq!(
-        column(&tally, "lww", "host", "a", "w"),
+        tally.column("lww", "host", "a", "w").unwrap(),
         vec![(100, json!(10))]
     );
 }
@@ -74,18 +62,24 @@ fn request_events_keep_every_point_with_equal_timestamps() {
     tally.write_ok(&line.repeat(3)).unwrap();
     tally.write_ok(line).unwrap();
     assert_eq!(
-        column(&tally, "requests", "key", "k1", "latency_ms").len(),
+        tally
+            .column("requests", "key", "k1", "latency_ms")
+            .unwrap()
+            .len(),
         4
     );
     tally.flush().unwrap();
     tally.write_ok(line).unwrap();
     assert_eq!(
-        column(&tally, "requests", "key", "k1", "latency_ms").len(),
+        tally
+            .column("requests", "key", "k1", "latency_ms")
+            .unwrap()
+            .len(),
         5
     );
     tally.kill();
     tally.restart().unwrap();
-    let col = column(&tally, "requests", "key", "k1", "latency_ms");
+    let col = tally.column("requests", "key", "k1", "latency_ms").unwrap();
     assert_eq!(col.len(), 5, "events after flush + WAL replay: {col:?}");
     assert!(col.iter().all(|(t, v)| *t == 1000 && *v == json!(5.0)));
 }
