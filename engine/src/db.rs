@@ -285,10 +285,18 @@ impl Db {
         report.wal_truncated.extend(replay.truncated);
         report.quarantined.extend(replay.quarantined);
         report.series = registry.len();
+        // Field types: segments oldest first, then the replayed head. Every point was checked
+        // when first written, so the first type seen stands.
         let mut schema = Schema::default();
+        for seg in &segments {
+            for (id, field, ty) in seg.field_types()? {
+                if let Some(m) = registry.measurement_id(id) {
+                    let _ = schema.check_and_add(m, &[(field, ty)]);
+                }
+            }
+        }
         for (id, field, ty) in head.field_types() {
             if let Some(m) = registry.measurement_id(id) {
-                // Replayed points were checked when first written; the first type seen stands.
                 let _ = schema.check_and_add(m, &[(field, ty)]);
             }
         }

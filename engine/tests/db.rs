@@ -196,6 +196,46 @@ fn conflicting_field_type_is_refused_alone() {
 }
 
 #[test]
+fn field_types_survive_a_restart_through_segments_and_the_wal() {
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let db = Db::open(dir.path(), Options::default()).unwrap();
+        db.write(batch(&[(
+            "m",
+            &[("s", "a")],
+            "flushed",
+            FieldValueRef::Integer(1),
+            1,
+        )]))
+        .unwrap();
+        db.flush().unwrap();
+        db.write(batch(&[(
+            "m",
+            &[("s", "b")],
+            "walled",
+            FieldValueRef::Float(1.0),
+            2,
+        )]))
+        .unwrap();
+        std::mem::forget(db);
+    }
+    let copy = tempfile::tempdir().unwrap();
+    copy_dir(dir.path(), copy.path());
+    let db = Db::open(copy.path(), Options::default()).unwrap();
+    // Another series of the same measurement: the measurement's types still apply.
+    let s = db
+        .write(batch(&[
+            ("m", &[("s", "c")], "flushed", FieldValueRef::Float(2.0), 3),
+            ("m", &[("s", "c")], "walled", FieldValueRef::Integer(2), 4),
+            ("m", &[("s", "c")], "flushed", FieldValueRef::Integer(5), 5),
+        ]))
+        .unwrap();
+    assert_eq!(s.written, 1);
+    let idx: Vec<usize> = s.rejected.iter().map(|r| r.index).collect();
+    assert_eq!(idx, [0, 1]);
+}
+
+#[test]
 fn points_span_partitions_and_concurrent_writers() {
     let dir = tempfile::tempdir().unwrap();
     let db = Arc::new(Db::open(dir.path(), Options::default()).unwrap());

@@ -10,7 +10,7 @@ use super::format::{
 };
 use super::{SegmentError, SegmentMeta};
 use crate::codec::{decode_timestamps, decode_values};
-use crate::types::{ColumnValues, FieldColumn, SeriesId, TimeRange};
+use crate::types::{ColumnValues, FieldColumn, FieldType, SeriesId, TimeRange};
 use memmap2::Mmap;
 use std::fmt;
 use std::fs::File;
@@ -217,6 +217,28 @@ impl Segment {
             .collect();
         ids.sort_unstable();
         Some(ids)
+    }
+
+    /// The type of every (series, field) column the segment holds, without reading any block:
+    /// start-up rebuilds the writer's table of field types from these.
+    pub fn field_types(&self) -> Result<Vec<(SeriesId, &str, FieldType)>, SegmentError> {
+        let bounds = self.bounds();
+        let mut fields = Vec::new();
+        let mut out = Vec::new();
+        for slot in &self.slots {
+            let mut c = Cursor::at(&self.index, slot.entry as usize);
+            let mut layout = slot.layout;
+            decode_series(&mut c, &mut layout, &bounds, &mut fields)
+                .map_err(|what| self.corrupt(format!("series {}: {what}", slot.id)))?;
+            for f in &fields {
+                out.push((
+                    SeriesId(slot.id),
+                    self.names[f.name as usize].as_str(),
+                    f.ty,
+                ));
+            }
+        }
+        Ok(out)
     }
 
     fn read_slot(
