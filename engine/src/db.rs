@@ -94,6 +94,10 @@ pub struct Stats {
     pub flushes: u64,
     /// Head flushes that failed since start (retried).
     pub flush_errors: u64,
+    /// Partitions whose segments were merged into one since start.
+    pub compactions: u64,
+    /// Compactions that failed since start (retried after the next flush).
+    pub compaction_errors: u64,
     /// Batches waiting for the writer right now.
     pub write_queue_depth: u64,
     /// Files quarantined since start (including at start-up).
@@ -165,6 +169,8 @@ struct Counters {
     wal_bytes: AtomicU64,
     flushes: AtomicU64,
     flush_errors: AtomicU64,
+    compactions: AtomicU64,
+    compaction_errors: AtomicU64,
     quarantined: AtomicU64,
 }
 
@@ -178,6 +184,15 @@ struct Shared {
     view: RwLock<View>,
     counters: Counters,
     closed: AtomicBool,
+}
+
+impl Shared {
+    /// Whether series `id` is of a metric measurement (last write wins) rather than events.
+    fn last_write_wins(&self, id: SeriesId) -> bool {
+        read(&self.registry)
+            .key(id)
+            .is_none_or(|k| self.opts.kind_of(k.measurement()) == MeasurementKind::Metric)
+    }
 }
 
 type Reply<T> = Sender<Result<T, EngineError>>;
@@ -445,6 +460,8 @@ impl Db {
             series: read(&self.shared.registry).len() as u64,
             flushes: c.flushes.load(Ordering::Relaxed),
             flush_errors: c.flush_errors.load(Ordering::Relaxed),
+            compactions: c.compactions.load(Ordering::Relaxed),
+            compaction_errors: c.compaction_errors.load(Ordering::Relaxed),
             write_queue_depth: self.tx.len() as u64,
             quarantined: c.quarantined.load(Ordering::Relaxed),
         }
@@ -527,7 +544,7 @@ impl Db {
         }
         let mut out = Vec::new();
         for (info, p) in series.into_iter().zip(parts) {
-            let fields = merge_columns(&info, p, lww);
+            let fields = merge_columns(info.id, p, lww);
             if !fields.is_empty() {
                 out.push(SeriesData {
                     series: info,
@@ -581,7 +598,7 @@ fn series_info(reg: &SeriesRegistry, id: SeriesId) -> Option<SeriesInfo> {
 /// Concatenates the parts of each field (oldest source first), sorts them by time and applies
 /// last-write-wins for metrics. A part whose type differs from the newest part's is dropped
 /// with a warning: it can only come from a field whose type changed between flushes.
-fn merge_columns(info: &SeriesInfo, parts: Vec<FieldColumn>, lww: bool) -> Vec<FieldColumn> {
+fn merge_columns(series: SeriesId, parts: Vec<FieldColumn>, lww: bool) -> Vec<FieldColumn> {
     let mut by_name: BTreeMap<String, Vec<FieldColumn>> = BTreeMap::new();
     for p in parts {
         by_name.entry(p.name.clone()).or_default().push(p);
@@ -595,7 +612,7 @@ fn merge_columns(info: &SeriesInfo, parts: Vec<FieldColumn>, lww: bool) -> Vec<F
                 let mut first: Option<FieldColumn> = None;
                 for c in cols {
                     if Some(c.values.field_type()) != ty {
-                        tracing::warn!(series = ?info.tags, measurement = %info.measurement, field = %name,
+                        tracing::warn!(series = series.0, field = %name,
                             "skipping points stored with an older field type");
                         continue;
                     }
@@ -633,7 +650,7 @@ fn load_segments(
         let name = entry.file_name().to_string_lossy().into_owned();
         if !listed.contains(name.as_str()) {
             let path = entry.path();
-            tracing::info!(path = %path.display(), "removing segment of an unfinished flush; its points are replayed from the WAL");
+            tracing::info!(path = %path.display(), "removing a segment the MANIFEST does not list (left by an unfinished flush, whose points the WAL still holds, or by a finished compaction)");
             std::fs::remove_file(&path).map_err(|e| EngineError::io("remove", &path, e))?;
         }
     }
@@ -1069,6 +1086,15 @@ fn flusher_loop(
             match &result {
                 Ok(_) => {
                     shared.counters.flushes.fetch_add(1, Ordering::Relaxed);
+                    // Compaction is part of the flush cycle: the flush is answered after it, so
+                    // a caller of `Db::flush` sees a settled store.
+                    if let Err(e) = compact(&shared, &mut manifest) {
+                        shared
+                            .counters
+                            .compaction_errors
+                            .fetch_add(1, Ordering::Relaxed);
+                        tracing::error!(error = %e, "compaction failed; the segments it was merging stay live and it is retried after the next flush");
+                    }
                 }
                 Err(_) => {
                     shared.counters.flush_errors.fetch_add(1, Ordering::Relaxed);
@@ -1099,48 +1125,46 @@ fn flush_head(
     let part_ns = (shared.opts.partition.as_nanos() as i64).max(1);
     let mut writers: BTreeMap<i64, (u64, SegmentWriter)> = BTreeMap::new();
     let mut next_seq = manifest.next_seq;
-    let lww = |id: SeriesId| {
-        read(&shared.registry)
-            .key(id)
-            .is_none_or(|k| shared.opts.kind_of(k.measurement()) == MeasurementKind::Metric)
-    };
-    head.for_each_series(lww, |id, cols| {
-        for col in cols {
-            let mut start = 0;
-            while start < col.ts.len() {
-                let part = col.ts[start].div_euclid(part_ns);
-                let mut end = start + 1;
-                while end < col.ts.len() && col.ts[end].div_euclid(part_ns) == part {
-                    end += 1;
-                }
-                let (_, w) = writers.entry(part).or_insert_with(|| {
-                    let seq = next_seq;
-                    next_seq += 1;
-                    let begin = part.saturating_mul(part_ns);
-                    (
-                        seq,
-                        SegmentWriter::new(
+    head.for_each_series(
+        |id| shared.last_write_wins(id),
+        |id, cols| {
+            for col in cols {
+                let mut start = 0;
+                while start < col.ts.len() {
+                    let part = col.ts[start].div_euclid(part_ns);
+                    let mut end = start + 1;
+                    while end < col.ts.len() && col.ts[end].div_euclid(part_ns) == part {
+                        end += 1;
+                    }
+                    let (_, w) = writers.entry(part).or_insert_with(|| {
+                        let seq = next_seq;
+                        next_seq += 1;
+                        let begin = part.saturating_mul(part_ns);
+                        (
                             seq,
-                            TimeRange::new(begin, begin.saturating_add(part_ns)),
-                            shared.opts.zstd_level,
-                        ),
-                    )
-                });
-                if start == 0 && end == col.ts.len() {
-                    w.add(id, &col.name, &col.ts, &col.values)?;
-                } else {
-                    w.add(
-                        id,
-                        &col.name,
-                        &col.ts[start..end],
-                        &col.values.slice(start..end),
-                    )?;
+                            SegmentWriter::new(
+                                seq,
+                                TimeRange::new(begin, begin.saturating_add(part_ns)),
+                                shared.opts.zstd_level,
+                            ),
+                        )
+                    });
+                    if start == 0 && end == col.ts.len() {
+                        w.add(id, &col.name, &col.ts, &col.values)?;
+                    } else {
+                        w.add(
+                            id,
+                            &col.name,
+                            &col.ts[start..end],
+                            &col.values.slice(start..end),
+                        )?;
+                    }
+                    start = end;
                 }
-                start = end;
             }
-        }
-        Ok(())
-    })?;
+            Ok(())
+        },
+    )?;
     let mut report = FlushReport::default();
     let mut written: Vec<(String, PathBuf)> = Vec::new();
     let mut opened = Vec::new();
@@ -1178,4 +1202,106 @@ fn flush_head(
     v.segments = Arc::new(segs);
     v.frozen = None;
     Ok(report)
+}
+
+/// A partition with at least this many segments is merged into one after a flush.
+const COMPACT_MIN_SEGMENTS: usize = 4;
+/// Series merged per pass, to bound the memory a compaction holds.
+const COMPACT_SERIES_CHUNK: usize = 4096;
+
+/// Merges the segments of every partition that has [`COMPACT_MIN_SEGMENTS`] or more into one
+/// segment, applying last-write-wins, and commits the result through the manifest.
+///
+/// Runs on the flusher thread, between flushes, so it never races a flush for the manifest.
+/// Crash safety is the flush's: the merged segment is written under a temporary name, renamed,
+/// then committed by a new MANIFEST that lists it instead of the segments it replaces. A crash
+/// before the commit leaves an unlisted segment (deleted at start-up); after it, the replaced
+/// segments are unlisted and deleted at start-up if this function did not get to it.
+fn compact(shared: &Shared, manifest: &mut Manifest) -> Result<(), EngineError> {
+    let segments = read(&shared.view).segments.clone();
+    // View order is commit order, so each partition's list is oldest first.
+    let mut by_partition: BTreeMap<i64, Vec<Arc<Segment>>> = BTreeMap::new();
+    for s in segments.iter() {
+        by_partition
+            .entry(s.meta().partition.start)
+            .or_default()
+            .push(s.clone());
+    }
+    for (_, segs) in by_partition {
+        if segs.len() >= COMPACT_MIN_SEGMENTS && !shared.closed.load(Ordering::SeqCst) {
+            compact_partition(shared, manifest, &segs)?;
+            shared.counters.compactions.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+    Ok(())
+}
+
+fn compact_partition(
+    shared: &Shared,
+    manifest: &mut Manifest,
+    segs: &[Arc<Segment>],
+) -> Result<(), EngineError> {
+    let seq = manifest.next_seq;
+    let name = format!("{seq:016x}.seg");
+    let path = shared.seg_dir.join(&name);
+    let mut ids = roaring::RoaringBitmap::new();
+    for s in segs {
+        ids |= s.series_ids();
+    }
+    let ids: Vec<SeriesId> = ids.iter().map(SeriesId).collect();
+    let mut w = SegmentWriter::new(seq, segs[0].meta().partition, shared.opts.zstd_level);
+    for chunk in ids.chunks(COMPACT_SERIES_CHUNK) {
+        let mut parts: Vec<Vec<FieldColumn>> = (0..chunk.len()).map(|_| Vec::new()).collect();
+        for s in segs {
+            for (id, cols) in s.read_many(chunk, None, TimeRange::ALL)? {
+                if let Ok(slot) = chunk.binary_search(&id) {
+                    parts[slot].extend(cols);
+                }
+            }
+        }
+        for (&id, p) in chunk.iter().zip(parts) {
+            for col in merge_columns(id, p, shared.last_write_wins(id)) {
+                w.add(id, &col.name, &col.ts, &col.values)?;
+            }
+        }
+    }
+    let result = (|| {
+        w.finish(&path)?;
+        let merged = Arc::new(Segment::open(&path)?);
+        let replaced: std::collections::HashSet<&Path> = segs.iter().map(|s| s.path()).collect();
+        let mut next = manifest.clone();
+        next.segments
+            .retain(|n| !replaced.contains(shared.seg_dir.join(n).as_path()));
+        next.segments.push(name.clone());
+        next.next_seq = seq + 1;
+        next.store(&shared.dir)?;
+        *manifest = next;
+        let mut v = write(&shared.view);
+        let mut list: Vec<Arc<Segment>> = v
+            .segments
+            .iter()
+            .filter(|s| !replaced.contains(s.path()))
+            .cloned()
+            .collect();
+        list.push(merged);
+        v.segments = Arc::new(list);
+        Ok::<(), EngineError>(())
+    })();
+    if let Err(e) = result {
+        let _ = std::fs::remove_file(&path);
+        return Err(e);
+    }
+    // Readers still holding the old segments keep their mappings; unlinking is safe.
+    for s in segs {
+        if let Err(e) = std::fs::remove_file(s.path()) {
+            tracing::warn!(path = %s.path().display(), error = %e, "could not delete a compacted segment; start-up will");
+        }
+    }
+    tracing::info!(
+        partition_start = segs[0].meta().partition.start,
+        merged = segs.len(),
+        into = %path.display(),
+        "compacted a partition's segments"
+    );
+    Ok(())
 }

@@ -278,3 +278,74 @@ fn second_process_is_refused_by_the_lock() {
     let err = Db::open(dir.path(), Options::default()).unwrap_err();
     assert!(err.to_string().contains("in use"), "{err}");
 }
+
+#[test]
+fn compaction_merges_a_partitions_segments_keeping_every_answer() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = Db::open(dir.path(), Options::default()).unwrap();
+    // Five flushes into one day: the fourth triggers a merge of the four segments.
+    for round in 0..5i64 {
+        db.write(batch(&[
+            (
+                "cost",
+                &[("p", "x")],
+                "usd",
+                FieldValueRef::Integer(round),
+                100,
+            ),
+            (
+                "cost",
+                &[("p", "y")],
+                "usd",
+                FieldValueRef::Integer(round),
+                100 + round,
+            ),
+            (
+                "requests",
+                &[("k", "a")],
+                "n",
+                FieldValueRef::Integer(round),
+                100,
+            ),
+        ]))
+        .unwrap();
+        db.flush().unwrap();
+    }
+    let stats = db.stats();
+    assert_eq!(stats.compactions, 1);
+    assert_eq!(
+        stats.segments, 2,
+        "the merged segment and the fifth flush's"
+    );
+    assert_eq!(ints(&db, "cost", "usd").len(), 6);
+    let x = db
+        .read(
+            &Selector::measurement("cost").with(TagPredicate::Eq {
+                key: "p".into(),
+                value: "x".into(),
+            }),
+            TimeRange::ALL,
+            None,
+        )
+        .unwrap();
+    assert_eq!(x[0].fields[0].ts, [100]);
+    assert_eq!(
+        x[0].fields[0].values,
+        ColumnValues::Integer(vec![4]),
+        "last write wins"
+    );
+    assert_eq!(
+        ints(&db, "requests", "n"),
+        [(100, 0), (100, 1), (100, 2), (100, 3), (100, 4)],
+        "events keep every point, none twice"
+    );
+    db.close().unwrap();
+    drop(db);
+    let files = std::fs::read_dir(dir.path().join("segments"))
+        .unwrap()
+        .count();
+    assert_eq!(files, 2, "replaced segments are deleted");
+    let db = Db::open(dir.path(), Options::default()).unwrap();
+    assert_eq!(ints(&db, "requests", "n").len(), 5);
+    assert_eq!(ints(&db, "cost", "usd").len(), 6);
+}

@@ -186,6 +186,18 @@ impl Metrics {
         );
         counter(
             &mut out,
+            "tally_compactions_total",
+            "Partitions whose segments were merged into one since start.",
+            stats.compactions,
+        );
+        counter(
+            &mut out,
+            "tally_compaction_errors_total",
+            "Compactions that failed since start (retried after the next flush).",
+            stats.compaction_errors,
+        );
+        counter(
+            &mut out,
             "tally_points_rejected_total",
             "Points the engine refused since start (a field written with another type).",
             stats.points_rejected,

@@ -296,6 +296,20 @@ impl Tally {
         fs::read_to_string(self.log_path(self.run, "stderr")).unwrap_or_default()
     }
 
+    /// The lines, from every run of this server so far, that contain every one of `needles`.
+    pub fn log_lines_all_runs(&self, needles: &[&str]) -> Vec<String> {
+        (0..=self.run)
+            .flat_map(|run| {
+                fs::read_to_string(self.log_path(run, "stderr"))
+                    .unwrap_or_default()
+                    .lines()
+                    .filter(|l| needles.iter().all(|n| l.contains(n)))
+                    .map(str::to_owned)
+                    .collect::<Vec<_>>()
+            })
+            .collect()
+    }
+
     /// Everything the current (or last) run wrote to stdout.
     pub fn stdout(&self) -> String {
         fs::read_to_string(self.log_path(self.run, "stdout")).unwrap_or_default()

@@ -364,9 +364,11 @@ fn every_acknowledged_point_survives_sigkill_exactly_once() {
         }
     }
     let acked_batches = history.iter().filter(|b| b.fate == Fate::Acked).count();
+    let compactions = tally.log_lines_all_runs(&["compacted a partition"]).len();
     eprintln!(
         "crash test: {round} rounds ({kills} SIGKILL, {graceful} SIGTERM), {flushes} flushes \
-         between rounds, {acked_batches}/{} batches acknowledged, {} seqs, {:?}",
+         between rounds, {compactions} compactions, {acked_batches}/{} batches acknowledged, \
+         {} seqs, {:?}",
         history.len(),
         next_seq.load(Ordering::SeqCst),
         started.elapsed()
