@@ -379,7 +379,11 @@ mod tests {
             let (mut reg, rep) = SeriesRegistry::open(&path).unwrap();
             let n = reg.len();
             assert_eq!(n, if cut < first_block_end { 0 } else { 3 }, "cut at {cut}");
-            assert_eq!(rep.truncated.is_some(), cut != first_block_end, "cut at {cut}");
+            assert_eq!(
+                rep.truncated.is_some(),
+                cut != first_block_end,
+                "cut at {cut}"
+            );
             // The repaired log keeps accepting series with the next dense id, durably.
             let last = b.iter().last().unwrap().unwrap().key;
             assert_eq!(reg.get_or_create(last).unwrap(), SeriesId(n as u32));
