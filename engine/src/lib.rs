@@ -14,6 +14,7 @@ mod head;
 pub mod index;
 pub mod manifest;
 pub mod options;
+pub mod rollup;
 pub mod segment;
 pub mod selector;
 pub mod series;
