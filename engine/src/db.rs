@@ -373,7 +373,6 @@ impl Db {
                         waiters_current: Vec::new(),
                         waiters_next: Vec::new(),
                         last_flush: Instant::now(),
-                        fatal: None,
                     };
                     w.run();
                 })
@@ -742,8 +741,6 @@ struct Writer {
     /// Callers who asked while a flush was in progress: they need the next one.
     waiters_next: Vec<Reply<FlushReport>>,
     last_flush: Instant,
-    /// Set when the WAL failed in a way that makes further writes unsafe.
-    fatal: Option<String>,
 }
 
 impl Writer {
@@ -814,12 +811,6 @@ impl Writer {
     }
 
     fn write_group(&mut self, group: Vec<(WriteBatch, Reply<WriteSummary>)>) {
-        if let Some(reason) = &self.fatal {
-            for (_, reply) in group {
-                let _ = reply.send(Err(EngineError::Closed(reason.clone())));
-            }
-            return;
-        }
         // Back-pressure when flushing cannot keep up: wait for the flush instead of letting
         // the head grow without bound.
         if self.flushing
@@ -897,10 +888,10 @@ impl Writer {
             .collect();
         if !payloads.is_empty() {
             if let Err(e) = self.wal.append(KIND_WRITE_BATCH, &payloads) {
-                let msg = format!("write-ahead log append failed: {e}");
+                let msg = e.to_string();
                 tracing::error!(error = %e, "WAL append failed; the batch was refused and nothing of it is stored");
                 for (_, _, _, reply) in prepared {
-                    let _ = reply.send(Err(EngineError::Closed(msg.clone())));
+                    let _ = reply.send(Err(EngineError::WalAppend(msg.clone())));
                 }
                 return;
             }
@@ -1019,21 +1010,20 @@ impl Writer {
         if !queued.is_empty() {
             self.write_group(queued);
         }
+        // Wait for a running flush, then flush what is left. (A WAL that failed refuses to
+        // rotate, so the final flush fails too and the WAL keeps everything for the next start.)
         let mut result = Ok(());
-        if self.fatal.is_none() {
-            // Wait for a running flush, then flush what is left.
-            if !self.wait_for_flush() {
-                result = Err(EngineError::Closed(
-                    "the final flush failed; the WAL keeps the data for the next start".into(),
-                ));
-            } else {
-                let (tx, rx) = bounded(1);
-                self.waiters_current.push(tx);
-                self.start_flush();
-                self.wait_for_flush();
-                if let Ok(r) = rx.try_recv() {
-                    result = r.map(|_| ());
-                }
+        if !self.wait_for_flush() {
+            result = Err(EngineError::Closed(
+                "the final flush failed; the WAL keeps the data for the next start".into(),
+            ));
+        } else {
+            let (tx, rx) = bounded(1);
+            self.waiters_current.push(tx);
+            self.start_flush();
+            self.wait_for_flush();
+            if let Ok(r) = rx.try_recv() {
+                result = r.map(|_| ());
             }
         }
         for w in self.waiters_next.drain(..) {

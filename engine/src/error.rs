@@ -23,6 +23,10 @@ pub enum EngineError {
     /// The write-ahead log failed.
     #[error(transparent)]
     Wal(#[from] crate::wal::WalError),
+    /// Appending to the write-ahead log failed (a full or failing disk): the batch was refused
+    /// and nothing of it is stored.
+    #[error("the write was refused because the write-ahead log could not be appended to ({0}); nothing of it was stored: free disk space or fix the disk, then retry")]
+    WalAppend(String),
     /// A segment file failed.
     #[error(transparent)]
     Segment(#[from] crate::segment::SegmentError),
