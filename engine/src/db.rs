@@ -823,8 +823,10 @@ impl Writer {
         let view = read(&self.shared.view).clone();
         let mut prepared = Vec::with_capacity(group.len());
         {
-            let mut reg = write(&self.shared.registry);
             for (batch, reply) in group {
+                // Held per batch, not per group, so readers resolving series wait at most for
+                // one batch's look-ups.
+                let mut reg = write(&self.shared.registry);
                 let mut fields: Vec<(&str, FieldType)> = Vec::new();
                 let mut ids = Vec::with_capacity(batch.len());
                 let mut rejected = Vec::new();
