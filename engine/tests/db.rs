@@ -349,3 +349,22 @@ fn compaction_merges_a_partitions_segments_keeping_every_answer() {
     assert_eq!(ints(&db, "requests", "n").len(), 5);
     assert_eq!(ints(&db, "cost", "usd").len(), 6);
 }
+
+#[test]
+fn writes_after_close_are_refused_and_reopening_keeps_everything() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = Db::open(dir.path(), Options::default()).unwrap();
+    db.write(batch(&[("m", &[], "v", FieldValueRef::Integer(1), 1)]))
+        .unwrap();
+    db.close().unwrap();
+    db.close().unwrap(); // a second close does nothing
+    let err = db
+        .write(batch(&[("m", &[], "v", FieldValueRef::Integer(2), 2)]))
+        .unwrap_err();
+    assert!(err.to_string().contains("closed"), "{err}");
+    assert!(db.flush().is_err());
+    drop(db);
+    let db = Db::open(dir.path(), Options::default()).unwrap();
+    assert_eq!(db.recovery().wal_points, 0, "close flushed everything");
+    assert_eq!(ints(&db, "m", "v"), [(1, 1)]);
+}
