@@ -36,10 +36,10 @@ use crate::options::{MeasurementKind, Options};
 use crate::segment::{Segment, SegmentWriter};
 use crate::selector::Selector;
 use crate::series::SeriesRegistry;
-use crate::types::{FieldColumn, FieldType, SeriesId, TimeRange};
+use crate::types::{FieldColumn, FieldType, Nanos, SeriesId, TimeRange};
 use crate::wal::{Wal, WalOptions, KIND_WRITE_BATCH};
 use crossbeam_channel::{bounded, unbounded, Receiver, Sender};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -184,9 +184,28 @@ struct Shared {
     view: RwLock<View>,
     counters: Counters,
     closed: AtomicBool,
+    /// Raw retention per measurement (see [`Options::retention`]); changeable at run time.
+    retention: RwLock<HashMap<String, Duration>>,
 }
 
 impl Shared {
+    /// The oldest timestamp of `measurement` still kept, if it has a retention.
+    fn cutoff(&self, measurement: &str) -> Option<Nanos> {
+        let keep = *read(&self.retention).get(measurement)?;
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos() as i64);
+        Some(now.saturating_sub(keep.as_nanos().min(i64::MAX as u128) as i64))
+    }
+
+    /// The cutoff of series `id`'s measurement.
+    fn series_cutoff(&self, id: SeriesId) -> Option<Nanos> {
+        let reg = read(&self.registry);
+        let m = reg.key(id)?.measurement().to_owned();
+        drop(reg);
+        self.cutoff(&m)
+    }
+
     /// Whether series `id` is of a metric measurement (last write wins) rather than events.
     fn last_write_wins(&self, id: SeriesId) -> bool {
         read(&self.registry)
@@ -335,6 +354,7 @@ impl Db {
             }),
             counters: Counters::default(),
             closed: AtomicBool::new(false),
+            retention: RwLock::new(opts.retention.iter().cloned().collect()),
         });
         shared
             .counters
@@ -476,6 +496,27 @@ impl Db {
         &self.shared.opts
     }
 
+    /// Sets how long raw points of `measurement` are kept (`None`: forever). Takes effect at
+    /// once for reads; the next compaction (after the next flush) removes expired points from
+    /// disk.
+    pub fn set_retention(&self, measurement: &str, keep: Option<Duration>) {
+        let mut r = write(&self.shared.retention);
+        match keep {
+            Some(k) => r.insert(measurement.to_owned(), k),
+            None => r.remove(measurement),
+        };
+    }
+
+    /// The raw retention of every measurement that has one, sorted by measurement.
+    pub fn retention(&self) -> Vec<(String, Duration)> {
+        let mut v: Vec<_> = read(&self.shared.retention)
+            .iter()
+            .map(|(m, d)| (m.clone(), *d))
+            .collect();
+        v.sort();
+        v
+    }
+
     /// Every measurement name, sorted.
     pub fn measurements(&self) -> Vec<String> {
         let reg = read(&self.shared.registry);
@@ -514,6 +555,14 @@ impl Db {
         range: TimeRange,
         fields: Option<&[&str]>,
     ) -> Result<Vec<SeriesData>, EngineError> {
+        // Expired points disappear from answers at once; compaction removes them from disk.
+        let mut range = range;
+        if let Some(cutoff) = self.shared.cutoff(&sel.measurement) {
+            range.start = range.start.max(cutoff);
+        }
+        if range.start >= range.end {
+            return Ok(Vec::new());
+        }
         let series = self.series(sel);
         let view = self.view();
         let lww = self.shared.opts.kind_of(&sel.measurement) == MeasurementKind::Metric;
@@ -1220,12 +1269,29 @@ fn compact(shared: &Shared, manifest: &mut Manifest) -> Result<(), EngineError> 
             .push(s.clone());
     }
     for (_, segs) in by_partition {
-        if segs.len() >= COMPACT_MIN_SEGMENTS && !shared.closed.load(Ordering::SeqCst) {
+        if shared.closed.load(Ordering::SeqCst) {
+            break;
+        }
+        if segs.len() >= COMPACT_MIN_SEGMENTS || segs.iter().any(|s| holds_expired(shared, s)) {
             compact_partition(shared, manifest, &segs)?;
             shared.counters.compactions.fetch_add(1, Ordering::Relaxed);
         }
     }
     Ok(())
+}
+
+/// Whether `seg` holds a series whose measurement's retention has passed the segment's whole
+/// partition. Partitions that expire only in part are trimmed when they are next merged; reads
+/// hide their expired points in the meantime. (Triggering on partial expiry would rewrite the
+/// same partition after every flush until it expired whole.)
+fn holds_expired(shared: &Shared, seg: &Segment) -> bool {
+    if read(&shared.retention).is_empty() {
+        return false;
+    }
+    let end = seg.meta().partition.end;
+    seg.series_ids()
+        .iter()
+        .any(|id| shared.series_cutoff(SeriesId(id)).is_some_and(|c| end <= c))
 }
 
 fn compact_partition(
@@ -1252,19 +1318,37 @@ fn compact_partition(
             }
         }
         for (&id, p) in chunk.iter().zip(parts) {
+            let cutoff = shared.series_cutoff(id);
             for col in merge_columns(id, p, shared.last_write_wins(id)) {
-                w.add(id, &col.name, &col.ts, &col.values)?;
+                match cutoff {
+                    Some(c) if col.ts.first().is_some_and(|&t| t < c) => {
+                        let keep = col.ts.partition_point(|&t| t < c);
+                        if keep < col.ts.len() {
+                            let values = col.values.slice(keep..col.ts.len());
+                            w.add(id, &col.name, &col.ts[keep..], &values)?;
+                        }
+                    }
+                    _ => w.add(id, &col.name, &col.ts, &col.values)?,
+                }
             }
         }
     }
     let result = (|| {
-        w.finish(&path)?;
-        let merged = Arc::new(Segment::open(&path)?);
+        let (meta, _) = w.finish(&path)?;
+        // A partition whose every point expired leaves no segment at all.
+        let merged = if meta.points == 0 {
+            std::fs::remove_file(&path).map_err(|e| EngineError::io("remove", &path, e))?;
+            None
+        } else {
+            Some(Arc::new(Segment::open(&path)?))
+        };
         let replaced: std::collections::HashSet<&Path> = segs.iter().map(|s| s.path()).collect();
         let mut next = manifest.clone();
         next.segments
             .retain(|n| !replaced.contains(shared.seg_dir.join(n).as_path()));
-        next.segments.push(name.clone());
+        if merged.is_some() {
+            next.segments.push(name.clone());
+        }
         next.next_seq = seq + 1;
         next.store(&shared.dir)?;
         *manifest = next;
@@ -1275,7 +1359,7 @@ fn compact_partition(
             .filter(|s| !replaced.contains(s.path()))
             .cloned()
             .collect();
-        list.push(merged);
+        list.extend(merged);
         v.segments = Arc::new(list);
         Ok::<(), EngineError>(())
     })();

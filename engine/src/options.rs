@@ -29,6 +29,10 @@ pub struct Options {
     pub sync: SyncPolicy,
     /// Measurements stored as event streams; every other measurement is a metric.
     pub event_measurements: Vec<String>,
+    /// How long raw points of a measurement are kept (by timestamp, against the wall clock);
+    /// measurements not listed are kept forever. Changeable at run time with
+    /// [`crate::Db::set_retention`].
+    pub retention: Vec<(String, Duration)>,
     /// Width of a time partition: each flush writes one segment per partition it touches.
     pub partition: Duration,
     /// Flush the head once its estimated size passes this many bytes.
@@ -46,6 +50,8 @@ impl Default for Options {
         Options {
             sync: SyncPolicy::EveryBatch,
             event_measurements: vec!["requests".to_owned()],
+            // Raw data is kept until rollups (issue 3) can answer for what retention drops.
+            retention: Vec::new(),
             partition: Duration::from_secs(24 * 3600),
             head_max_bytes: 256 << 20,
             flush_interval: Duration::from_secs(600),

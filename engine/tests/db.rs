@@ -368,3 +368,60 @@ fn writes_after_close_are_refused_and_reopening_keeps_everything() {
     assert_eq!(db.recovery().wal_points, 0, "close flushed everything");
     assert_eq!(ints(&db, "m", "v"), [(1, 1)]);
 }
+
+#[test]
+fn retention_hides_expired_points_at_once_and_compaction_removes_them() {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos() as i64;
+    let day = 86_400_000_000_000i64;
+    let dir = tempfile::tempdir().unwrap();
+    let db = Db::open(dir.path(), Options::default()).unwrap();
+    db.write(batch(&[
+        (
+            "cost",
+            &[],
+            "usd",
+            FieldValueRef::Integer(1),
+            now - 10 * day,
+        ),
+        ("cost", &[], "usd", FieldValueRef::Integer(2), now - day),
+        ("other", &[], "v", FieldValueRef::Integer(3), now - 10 * day),
+    ]))
+    .unwrap();
+    db.flush().unwrap();
+    assert_eq!(ints(&db, "cost", "usd").len(), 2);
+    db.set_retention("cost", Some(std::time::Duration::from_secs(7 * 86_400)));
+    assert_eq!(
+        db.retention(),
+        [(
+            "cost".to_owned(),
+            std::time::Duration::from_secs(7 * 86_400)
+        )]
+    );
+    assert_eq!(ints(&db, "cost", "usd"), [(now - day, 2)], "hidden at once");
+    assert_eq!(
+        ints(&db, "other", "v").len(),
+        1,
+        "other measurements keep theirs"
+    );
+    // The next flush's compaction rewrites the expired day without the expired points.
+    db.write(batch(&[(
+        "cost",
+        &[],
+        "usd",
+        FieldValueRef::Integer(4),
+        now,
+    )]))
+    .unwrap();
+    db.flush().unwrap();
+    assert_eq!(db.stats().compactions, 1);
+    db.set_retention("cost", None);
+    assert_eq!(
+        ints(&db, "cost", "usd"),
+        [(now - day, 2), (now, 4)],
+        "gone from disk, not only hidden"
+    );
+    assert_eq!(ints(&db, "other", "v").len(), 1);
+}
