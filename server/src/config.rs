@@ -22,6 +22,7 @@
 //! sync = "batch"                 # or "interval" with sync_interval_ms
 //! sync_interval_ms = 100
 //! event_measurements = ["requests"]
+//! retention = { }                # raw retention per measurement, e.g. { requests = "90d" }
 //! head_max_mb = 256
 //! flush_interval_s = 600
 //! write_queue = 64
@@ -145,6 +146,8 @@ pub(crate) struct StorageSection {
     pub(crate) sync_interval_ms: Option<u64>,
     /// Measurements kept as event streams (every point kept).
     pub(crate) event_measurements: Option<Vec<String>>,
+    /// Raw retention per measurement, e.g. `{ requests = "90d" }`.
+    pub(crate) retention: Option<std::collections::BTreeMap<String, String>>,
     /// Head size that triggers a flush, in MiB.
     pub(crate) head_max_mb: Option<usize>,
     /// Longest time between flushes, in seconds.
@@ -333,6 +336,13 @@ pub(crate) fn resolve_with(
         }
         engine.event_measurements = m;
     }
+    if let Some(r) = s.retention {
+        for (m, text) in r {
+            let keep = crate::duration::parse(&text)
+                .map_err(|e| bad("[storage] retention", format!("{m}: {e}")))?;
+            engine.retention.push((m, keep));
+        }
+    }
     if let Some(mb) = at_least_one("[storage] head_max_mb", s.head_max_mb.map(|v| v as u64))? {
         engine.head_max_bytes = (mb as usize).saturating_mul(1 << 20);
     }
@@ -483,6 +493,7 @@ mod tests {
                 sync = "interval"
                 sync_interval_ms = 250
                 event_measurements = ["requests", "clicks"]
+                retention = { requests = "90d" }
                 head_max_mb = 8
                 flush_interval_s = 60
                 write_queue = 4
@@ -502,6 +513,10 @@ mod tests {
             SyncPolicy::Interval(Duration::from_millis(250))
         );
         assert_eq!(s.engine.event_measurements, vec!["requests", "clicks"]);
+        assert_eq!(
+            s.engine.retention,
+            vec![("requests".to_owned(), Duration::from_secs(90 * 86_400))]
+        );
         assert_eq!(s.engine.head_max_bytes, 8 << 20);
         assert_eq!(s.engine.flush_interval, Duration::from_secs(60));
         assert_eq!(s.engine.write_queue, 4);

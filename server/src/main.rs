@@ -7,6 +7,7 @@ mod app;
 mod cli;
 mod config;
 mod datadir;
+mod duration;
 mod http;
 mod lines;
 mod logging;

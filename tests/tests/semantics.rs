@@ -143,3 +143,46 @@ fn field_types_round_trip() {
     tally.restart().unwrap();
     check(&tally);
 }
+
+#[test]
+fn retention_set_at_run_time_hides_expired_points_at_once() {
+    let tally = Tally::start().unwrap();
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64;
+    let body = format!(
+        "ret,host=a v=1i {}\nret,host=a v=2i {}\n",
+        (now - 10 * 86_400) * 1_000_000_000,
+        (now - 3_600) * 1_000_000_000
+    );
+    tally.write_ok(&body).unwrap();
+    assert_eq!(tally.column("ret", "host", "a", "v").unwrap().len(), 2);
+
+    let r = tally
+        .http("PUT", "/admin/retention?measurement=ret&keep=7d", &[], b"")
+        .unwrap();
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert_eq!(r.json().unwrap(), json!({"retention": {"ret": "1w"}}));
+    assert_eq!(tally.column("ret", "host", "a", "v").unwrap().len(), 1);
+
+    let bad = tally
+        .http("PUT", "/admin/retention?measurement=ret&keep=7y", &[], b"")
+        .unwrap();
+    assert_eq!(bad.status, 400);
+    assert!(bad.text().contains("use s, m, h, d or w"), "{}", bad.text());
+
+    let r = tally
+        .http(
+            "PUT",
+            "/admin/retention?measurement=ret&keep=forever",
+            &[],
+            b"",
+        )
+        .unwrap();
+    assert_eq!(r.json().unwrap(), json!({"retention": {}}));
+    assert_eq!(
+        tally.get("/admin/retention").unwrap().json().unwrap(),
+        json!({"retention": {}})
+    );
+}

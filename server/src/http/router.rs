@@ -35,6 +35,14 @@ where
             "/admin/flush",
             reply::method_not_allowed(&method, &path, "POST"),
         ),
+        "/admin/retention" if get => ("/admin/retention", admin::retention(app)),
+        "/admin/retention" if method == Method::PUT || method == Method::POST => {
+            ("/admin/retention", admin::set_retention(app, &params))
+        }
+        "/admin/retention" => (
+            "/admin/retention",
+            reply::method_not_allowed(&method, &path, "GET, PUT"),
+        ),
         "/health"
         | "/metrics"
         | "/ping"
