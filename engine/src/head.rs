@@ -36,7 +36,12 @@ pub(crate) struct Head {
     /// Field names interned for this head.
     field_ids: HashMap<Box<str>, u32>,
     field_names: Vec<Box<str>>,
-    series: RoaringBitmap,
+    /// Series present, one bit per series id (a dense bitset: setting a bit per point is
+    /// cheaper than a bitmap insert, and ids are dense).
+    series: Vec<u64>,
+    /// Field ids of the previous point's fields, in order: points of a measurement carry the
+    /// same fields, so most names are matched by one comparison instead of a hash look-up.
+    last_fields: Vec<u32>,
     min_ts: Option<Nanos>,
     max_ts: Option<Nanos>,
 }
@@ -49,13 +54,29 @@ impl Head {
         }
         self.row_series.push(series.0);
         self.row_ts.push(p.ts);
-        for (name, value) in p.fields() {
-            let field = match self.field_ids.get(name) {
-                Some(&f) => f,
+        for (i, (name, value)) in p.fields().enumerate() {
+            let cached = self
+                .last_fields
+                .get(i)
+                .copied()
+                .filter(|&f| &*self.field_names[f as usize] == name);
+            let field = match cached {
+                Some(f) => f,
                 None => {
-                    let f = self.field_names.len() as u32;
-                    self.field_names.push(name.into());
-                    self.field_ids.insert(name.into(), f);
+                    let f = match self.field_ids.get(name) {
+                        Some(&f) => f,
+                        None => {
+                            let f = self.field_names.len() as u32;
+                            self.field_names.push(name.into());
+                            self.field_ids.insert(name.into(), f);
+                            f
+                        }
+                    };
+                    if i < self.last_fields.len() {
+                        self.last_fields[i] = f;
+                    } else {
+                        self.last_fields.push(f);
+                    }
                     f
                 }
             };
@@ -75,7 +96,11 @@ impl Head {
             self.val_type.push(value.field_type());
         }
         self.row_first.push(self.val_field.len() as u32);
-        self.series.insert(series.0);
+        let (word, bit) = ((series.0 / 64) as usize, series.0 % 64);
+        if word >= self.series.len() {
+            self.series.resize(word + 1, 0);
+        }
+        self.series[word] |= 1 << bit;
         self.min_ts = Some(self.min_ts.map_or(p.ts, |m| m.min(p.ts)));
         self.max_ts = Some(self.max_ts.map_or(p.ts, |m| m.max(p.ts)));
     }
@@ -103,6 +128,13 @@ impl Head {
         }
     }
 
+    /// Whether series `id` has points here.
+    fn holds(&self, id: u32) -> bool {
+        self.series
+            .get((id / 64) as usize)
+            .is_some_and(|w| w & (1 << (id % 64)) != 0)
+    }
+
     /// The points of each series in `ids` (ascending) inside `range`, per field, in arrival
     /// order (not sorted, not deduplicated: the caller merges them with older data first).
     /// Returns one list per id, aligned with `ids`.
@@ -125,8 +157,11 @@ impl Head {
             .collect();
         // Slot of each wanted series in `out`, found by binary search only for rows of
         // series the head holds.
-        let wanted: RoaringBitmap =
-            ids.iter().map(|s| s.0).collect::<RoaringBitmap>() & &self.series;
+        let wanted: RoaringBitmap = ids
+            .iter()
+            .map(|s| s.0)
+            .filter(|&id| self.holds(id))
+            .collect();
         if wanted.is_empty() {
             return out;
         }
