@@ -432,6 +432,12 @@ impl<'a> SeriesKeyRef<'a> {
         Ok(SeriesKeyRef { bytes })
     }
 
+    /// Wraps bytes that were validated as a series key before (by [`SeriesKeyRef::parse`] or
+    /// by being read out of a [`WriteBatch`]); the accessors then read them without checks.
+    pub(crate) fn trusted(bytes: &'a [u8]) -> Self {
+        SeriesKeyRef { bytes }
+    }
+
     /// The encoded key (the identity of the series).
     pub fn as_bytes(&self) -> &'a [u8] {
         self.bytes
@@ -588,7 +594,7 @@ fn decode_point(
             reason: "bad series key",
         })?
     } else {
-        SeriesKeyRef { bytes: key_bytes }
+        SeriesKeyRef::trusted(key_bytes)
     };
     let nfields = r.u16()?;
     if nfields == 0 {

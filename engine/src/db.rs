@@ -200,17 +200,17 @@ impl Shared {
 
     /// The cutoff of series `id`'s measurement.
     fn series_cutoff(&self, id: SeriesId) -> Option<Nanos> {
+        // Lock order registry -> retention; nothing takes them the other way round.
         let reg = read(&self.registry);
-        let m = reg.key(id)?.measurement().to_owned();
-        drop(reg);
-        self.cutoff(&m)
+        self.cutoff(reg.measurement_name(reg.measurement_id(id)?)?)
     }
 
     /// Whether series `id` is of a metric measurement (last write wins) rather than events.
     fn last_write_wins(&self, id: SeriesId) -> bool {
-        read(&self.registry)
-            .key(id)
-            .is_none_or(|k| self.opts.kind_of(k.measurement()) == MeasurementKind::Metric)
+        let reg = read(&self.registry);
+        reg.measurement_id(id)
+            .and_then(|m| reg.measurement_name(m))
+            .is_none_or(|m| self.opts.kind_of(m) == MeasurementKind::Metric)
     }
 }
 

@@ -122,7 +122,8 @@ impl SeriesRegistry {
             match parse_block(&bytes[off..], reg.keys.len() as u32) {
                 Ok((keys, used)) => {
                     for key in Block(&keys) {
-                        reg.insert_loaded(key);
+                        // parse_block validated every key of the block.
+                        reg.insert(SeriesKeyRef::trusted(key));
                     }
                     off += used;
                 }
@@ -149,19 +150,16 @@ impl SeriesRegistry {
         Ok((reg, repair))
     }
 
-    fn insert_loaded(&mut self, key: &[u8]) {
+    /// Registers a series not registered yet, under the next dense id.
+    fn insert(&mut self, key: SeriesKeyRef<'_>) -> SeriesId {
         let id = SeriesId(self.keys.len() as u32);
-        let key: Box<[u8]> = key.into();
-        let m = match SeriesKeyRef::parse(&key) {
-            Ok(k) => {
-                self.index.insert(id, k);
-                self.intern_measurement(k.measurement())
-            }
-            Err(_) => self.intern_measurement(""),
-        };
+        self.index.insert(id, key);
+        let m = self.intern_measurement(key.measurement());
         self.measurement_of.push(m);
-        self.ids.insert(key.clone(), id);
-        self.keys.push(key);
+        let bytes: Box<[u8]> = key.as_bytes().into();
+        self.ids.insert(bytes.clone(), id);
+        self.keys.push(bytes);
+        id
     }
 
     fn intern_measurement(&mut self, name: &str) -> u32 {
@@ -195,15 +193,7 @@ impl SeriesRegistry {
         if let Some(id) = self.ids.get(key.as_bytes()) {
             return Ok(*id);
         }
-        let id = SeriesId(self.keys.len() as u32);
-        let bytes = key.as_bytes();
-        self.index.insert(id, key);
-        let m = self.intern_measurement(key.measurement());
-        self.measurement_of.push(m);
-        let key: Box<[u8]> = bytes.into();
-        self.ids.insert(key.clone(), id);
-        self.keys.push(key);
-        Ok(id)
+        Ok(self.insert(key))
     }
 
     /// Makes every registered series durable (before a flush commits segments naming them):
@@ -247,9 +237,11 @@ impl SeriesRegistry {
 
     /// The key of series `id`.
     pub fn key(&self, id: SeriesId) -> Option<SeriesKeyRef<'_>> {
+        // Every stored key was validated on its way in (a checked batch or a checked log
+        // block), so reads need not validate it again.
         self.keys
             .get(id.0 as usize)
-            .and_then(|k| SeriesKeyRef::parse(k).ok())
+            .map(|k| SeriesKeyRef::trusted(k))
     }
 
     /// Number of series.

@@ -66,6 +66,15 @@ pub enum FieldType {
 }
 
 impl FieldType {
+    /// Every type, in type-code order.
+    pub const ALL: [FieldType; 5] = [
+        FieldType::Float,
+        FieldType::Integer,
+        FieldType::Unsigned,
+        FieldType::Boolean,
+        FieldType::String,
+    ];
+
     /// Decodes an on-disk type code.
     pub fn from_code(code: u8) -> Option<FieldType> {
         Some(match code {

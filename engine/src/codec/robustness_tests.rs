@@ -7,13 +7,7 @@ use crate::types::ColumnValues;
 use proptest::collection::vec;
 use proptest::prelude::*;
 
-const TYPES: [FieldType; 5] = [
-    FieldType::Float,
-    FieldType::Integer,
-    FieldType::Unsigned,
-    FieldType::Boolean,
-    FieldType::String,
-];
+const TYPES: [FieldType; 5] = FieldType::ALL;
 
 /// Compares columns with floats by bit pattern, so NaN equals itself and `-0.0` differs from `0.0`.
 fn same(a: &ColumnValues, b: &ColumnValues) -> bool {

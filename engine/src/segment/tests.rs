@@ -69,13 +69,7 @@ fn values(rng: &mut Rng, ty: FieldType, n: usize) -> ColumnValues {
     }
 }
 
-const TYPES: [FieldType; 5] = [
-    FieldType::Float,
-    FieldType::Integer,
-    FieldType::Unsigned,
-    FieldType::Boolean,
-    FieldType::String,
-];
+const TYPES: [FieldType; 5] = FieldType::ALL;
 
 /// Series ids with their columns, as a reader should return them (sorted by field name).
 type Expected = Vec<(SeriesId, Vec<FieldColumn>)>;
