@@ -56,6 +56,21 @@ pub enum EngineError {
     /// The database is shutting down or its writer stopped after an error.
     #[error("the database is closed: {0}")]
     Closed(String),
+    /// A rollup file failed.
+    #[error(transparent)]
+    RollupFile(#[from] crate::rollup::file::RollupFileError),
+    /// Rollups could not be built or merged.
+    #[error("rollup: {0}")]
+    Rollup(#[from] crate::rollup::RollupError),
+    /// A compaction round failed (the files it was merging stay live).
+    #[error("compaction failed: {0}")]
+    Compaction(String),
+    /// Settings that would make the store inconsistent.
+    #[error("invalid engine options: {0}")]
+    InvalidOptions(String),
+    /// A rollup read that cannot be answered as asked.
+    #[error("{0}")]
+    InvalidQuery(String),
 }
 
 impl EngineError {

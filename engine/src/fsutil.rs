@@ -36,19 +36,38 @@ pub fn tmp_path(path: &Path) -> PathBuf {
     PathBuf::from(s)
 }
 
-/// Writes `bytes` to `path` atomically: temp file, fsync, rename, directory fsync.
+/// Writes `bytes` to `path` atomically: temp file, fsync, rename, directory fsync. On failure
+/// the temp file is removed.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
+    write_atomic_with(path, bytes, |_, _, e| e)
+}
+
+/// [`write_atomic`] for callers whose errors say which step failed: `err(op, file, source)`
+/// builds the error, with `op` one of `"create"`, `"write"`, `"fsync"` (on the temp file) or
+/// `"rename into place"` (on `path`).
+pub(crate) fn write_atomic_with<E>(
+    path: &Path,
+    bytes: &[u8],
+    err: impl Fn(&'static str, &Path, io::Error) -> E,
+) -> Result<(), E> {
     let tmp = tmp_path(path);
-    {
+    let result = (|| {
         let mut f = OpenOptions::new()
             .write(true)
             .create(true)
             .truncate(true)
-            .open(&tmp)?;
-        f.write_all(bytes)?;
-        f.sync_all()?;
+            .open(&tmp)
+            .map_err(|e| err("create", &tmp, e))?;
+        f.write_all(bytes).map_err(|e| err("write", &tmp, e))?;
+        f.sync_all().map_err(|e| err("fsync", &tmp, e))?;
+        drop(f);
+        rename_durable(&tmp, path).map_err(|e| err("rename into place", path, e))
+    })();
+    if result.is_err() {
+        // Best effort: start-up removes leftover temp files anyway.
+        let _ = fs::remove_file(&tmp);
     }
-    rename_durable(&tmp, path)
+    result
 }
 
 /// Renames `from` to `to` and fsyncs the destination directory.
@@ -115,5 +134,22 @@ mod tests {
         write_atomic(&p, b"three").unwrap();
         let q2 = quarantine(dir.path(), &p).unwrap();
         assert_ne!(q, q2);
+    }
+
+    #[test]
+    fn failed_atomic_write_names_the_step_and_leaves_no_temp_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let label = |op: &'static str, p: &Path, _: io::Error| (op, p.to_path_buf());
+        let missing = dir.path().join("no-such-dir").join("a.bin");
+        let got = write_atomic_with(&missing, b"x", label).unwrap_err();
+        assert_eq!(got, ("create", tmp_path(&missing)));
+        // Renaming a file over a non-empty directory fails after the temp file is written.
+        let taken = dir.path().join("taken");
+        fs::create_dir(&taken).unwrap();
+        fs::write(taken.join("inside"), b"keep").unwrap();
+        let got = write_atomic_with(&taken, b"x", label).unwrap_err();
+        assert_eq!(got, ("rename into place", taken.clone()));
+        assert!(!tmp_path(&taken).exists());
+        assert!(write_atomic(&taken, b"x").is_err());
     }
 }

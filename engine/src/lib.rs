@@ -6,6 +6,7 @@
 //! and the crash guarantees, and [`Db`] for the entry point.
 
 pub mod batch;
+mod blockio;
 pub mod codec;
 pub mod db;
 pub mod error;
@@ -14,6 +15,7 @@ mod head;
 pub mod index;
 pub mod manifest;
 pub mod options;
+pub mod retention;
 pub mod rollup;
 pub mod segment;
 pub mod selector;
@@ -23,10 +25,12 @@ pub mod wal;
 
 pub use batch::{BatchError, PointBuilder, PointRef, PointScratch, SeriesKeyRef, WriteBatch};
 pub use db::{
-    Db, FlushReport, PointRejection, RecoveryReport, SeriesData, SeriesInfo, Stats, WriteSummary,
+    CompactReport, Db, FieldRollup, FlushReport, PointRejection, RecoveryReport, RollupAnswer,
+    RollupQuery, SeriesData, SeriesInfo, SeriesRollup, Source, Stats, WriteSummary,
 };
 pub use error::EngineError;
 pub use options::{MeasurementKind, Options, SyncPolicy};
+pub use retention::{Keep, Level, Retention, RetentionPolicy};
 pub use selector::{Selector, TagPredicate};
 pub use types::{
     ColumnValues, FieldColumn, FieldType, FieldValue, FieldValueRef, Nanos, SeriesId, TimeRange,

@@ -2,9 +2,13 @@
 //!
 //! On disk (`MANIFEST`, little-endian):
 //! ```text
-//! manifest := magic:"TALLYMAN" version:u16 wal_from:u64 next_seq:u64 count:u32
-//!             (name_len:u16 name:utf8){count} crc32:u32          crc32 covers all before it
+//! manifest := magic:"TALLYMAN" version:u16 wal_from:u64 next_seq:u64 list(segments)
+//!             [list(rollups)] crc32:u32                             crc32 covers all before it
+//! list     := count:u32 (name_len:u16 name:utf8){count}
 //! ```
+//! Version 2 adds the rollup file list (files in `rollups/`); version 1 (no rollup list) is still
+//! read, as a store without rollups. Both lists are in commit order: for each partition, later
+//! entries are newer, which is what last-write-wins and rollup replacement go by.
 //! A flush commits by replacing the manifest atomically (temp file, fsync, rename, directory
 //! fsync; [`crate::fsutil::write_atomic`]). So at every instant the manifest names a set of
 //! complete segments plus the WAL files that hold everything newer:
@@ -18,7 +22,9 @@ use crate::error::EngineError;
 use std::path::Path;
 
 const MAGIC: &[u8; 8] = b"TALLYMAN";
-const VERSION: u16 = 1;
+const VERSION: u16 = 2;
+/// The first version, without a rollup list.
+const VERSION_1: u16 = 1;
 /// File name inside the data directory.
 pub const FILE_NAME: &str = "MANIFEST";
 
@@ -31,6 +37,8 @@ pub struct Manifest {
     pub next_seq: u64,
     /// Live segment file names (inside the `segments` directory), oldest first.
     pub segments: Vec<String>,
+    /// Live rollup file names (inside the `rollups` directory), oldest first.
+    pub rollups: Vec<String>,
 }
 
 impl Manifest {
@@ -65,10 +73,12 @@ impl Manifest {
         b.extend_from_slice(&VERSION.to_le_bytes());
         b.extend_from_slice(&self.wal_from.to_le_bytes());
         b.extend_from_slice(&self.next_seq.to_le_bytes());
-        b.extend_from_slice(&(self.segments.len() as u32).to_le_bytes());
-        for s in &self.segments {
-            b.extend_from_slice(&(s.len() as u16).to_le_bytes());
-            b.extend_from_slice(s.as_bytes());
+        for list in [&self.segments, &self.rollups] {
+            b.extend_from_slice(&(list.len() as u32).to_le_bytes());
+            for s in list {
+                b.extend_from_slice(&(s.len() as u16).to_le_bytes());
+                b.extend_from_slice(s.as_bytes());
+            }
         }
         let crc = crc32fast::hash(&b);
         b.extend_from_slice(&crc.to_le_bytes());
@@ -88,9 +98,9 @@ impl Manifest {
             return Err("not a manifest (bad magic)".into());
         }
         let version = u16::from_le_bytes([body[8], body[9]]);
-        if version != VERSION {
+        if version != VERSION && version != VERSION_1 {
             return Err(format!(
-                "manifest version {version} is not supported (this build reads {VERSION})"
+                "manifest version {version} is not supported (this build reads {VERSION_1} and {VERSION})"
             ));
         }
         let u64_at = |o: usize| {
@@ -100,33 +110,50 @@ impl Manifest {
         };
         let wal_from = u64_at(10);
         let next_seq = u64_at(18);
-        let count = u32::from_le_bytes([body[26], body[27], body[28], body[29]]) as usize;
-        let mut off = 30;
-        let mut segments = Vec::with_capacity(count.min(body.len() / 2));
-        for _ in 0..count {
-            let len = body
-                .get(off..off + 2)
-                .map(|x| u16::from_le_bytes([x[0], x[1]]) as usize)
-                .ok_or("manifest segment list is truncated")?;
-            let name = body
-                .get(off + 2..off + 2 + len)
-                .ok_or("manifest segment list is truncated")?;
-            let name = std::str::from_utf8(name).map_err(|_| "segment name is not UTF-8")?;
-            if name.contains('/') || name.contains('\\') || name.starts_with('.') {
-                return Err(format!("segment name {name:?} is not a plain file name"));
-            }
-            segments.push(name.to_owned());
-            off += 2 + len;
-        }
+        let mut off = 26;
+        let segments = decode_list(body, &mut off, "segment")?;
+        let rollups = if version == VERSION_1 {
+            Vec::new()
+        } else {
+            decode_list(body, &mut off, "rollup")?
+        };
         if off != body.len() {
-            return Err("trailing bytes after the segment list".into());
+            return Err("trailing bytes after the file lists".into());
         }
         Ok(Manifest {
             wal_from,
             next_seq,
             segments,
+            rollups,
         })
     }
+}
+
+fn decode_list(body: &[u8], off: &mut usize, what: &str) -> Result<Vec<String>, String> {
+    let truncated = || format!("manifest {what} list is truncated");
+    let count = body
+        .get(*off..*off + 4)
+        .map(|x| u32::from_le_bytes([x[0], x[1], x[2], x[3]]) as usize)
+        .ok_or_else(truncated)?;
+    *off += 4;
+    let mut names = Vec::with_capacity(count.min(body.len() / 2));
+    for _ in 0..count {
+        let len = body
+            .get(*off..*off + 2)
+            .map(|x| u16::from_le_bytes([x[0], x[1]]) as usize)
+            .ok_or_else(truncated)?;
+        let name = body.get(*off + 2..*off + 2 + len).ok_or_else(truncated)?;
+        let name =
+            std::str::from_utf8(name).map_err(|_| format!("a {what} file name is not UTF-8"))?;
+        if name.is_empty() || name.contains('/') || name.contains('\\') || name.starts_with('.') {
+            return Err(format!(
+                "{what} file name {name:?} is not a plain file name"
+            ));
+        }
+        names.push(name.to_owned());
+        *off += 2 + len;
+    }
+    Ok(names)
 }
 
 #[cfg(test)]
@@ -141,6 +168,7 @@ mod tests {
             wal_from: 7,
             next_seq: 3,
             segments: vec!["a.seg".into(), "b.seg".into()],
+            rollups: vec!["c.rup".into()],
         };
         m.store(dir.path()).unwrap();
         assert_eq!(Manifest::load(dir.path()).unwrap(), Some(m.clone()));
@@ -153,5 +181,28 @@ mod tests {
         for cut in 0..bytes.len() {
             assert!(Manifest::decode(&bytes[..cut]).is_err());
         }
+    }
+}
+
+#[cfg(test)]
+mod v1_tests {
+    use super::*;
+
+    #[test]
+    fn a_version_1_manifest_reads_as_a_store_without_rollups() {
+        let mut b = Vec::new();
+        b.extend_from_slice(MAGIC);
+        b.extend_from_slice(&VERSION_1.to_le_bytes());
+        b.extend_from_slice(&5u64.to_le_bytes());
+        b.extend_from_slice(&9u64.to_le_bytes());
+        b.extend_from_slice(&1u32.to_le_bytes());
+        b.extend_from_slice(&5u16.to_le_bytes());
+        b.extend_from_slice(b"a.seg");
+        let crc = crc32fast::hash(&b);
+        b.extend_from_slice(&crc.to_le_bytes());
+        let m = Manifest::decode(&b).unwrap();
+        assert_eq!(m.segments, vec!["a.seg".to_owned()]);
+        assert!(m.rollups.is_empty());
+        assert_eq!((m.wal_from, m.next_seq), (5, 9));
     }
 }

@@ -1,5 +1,7 @@
 //! Engine settings, with defaults that need no configuration.
 
+use crate::retention::RetentionPolicy;
+use crate::rollup::RelativeAccuracy;
 use std::time::Duration;
 
 /// When the WAL is fsynced.
@@ -29,11 +31,16 @@ pub struct Options {
     pub sync: SyncPolicy,
     /// Measurements stored as event streams; every other measurement is a metric.
     pub event_measurements: Vec<String>,
-    /// How long raw points of a measurement are kept (by timestamp, against the wall clock);
-    /// measurements not listed are kept forever. Changeable at run time with
-    /// [`crate::Db::set_retention`].
-    pub retention: Vec<(String, Duration)>,
-    /// Width of a time partition: each flush writes one segment per partition it touches.
+    /// How long raw points and each rollup tier are kept, per measurement (by timestamp, against
+    /// the wall clock). Changeable at run time with [`crate::Db::set_retention`].
+    pub retention: RetentionPolicy,
+    /// Fields whose rollups carry a quantile sketch besides count, sum, min and max. A field
+    /// whose name starts with `latency` always does.
+    pub distribution_fields: Vec<String>,
+    /// Relative accuracy of the quantile sketches (1% by default).
+    pub sketch_accuracy: RelativeAccuracy,
+    /// Width of a time partition: each flush writes one segment (and one rollup file) per
+    /// partition it touches. A whole number of days, so a day bucket never spans two partitions.
     pub partition: Duration,
     /// Flush the head once its estimated size passes this many bytes.
     pub head_max_bytes: usize,
@@ -43,6 +50,9 @@ pub struct Options {
     pub write_queue: usize,
     /// zstd level for segment blocks.
     pub zstd_level: i32,
+    /// Bytes per second compaction may read plus write (`None`: unthrottled), so merging a large
+    /// partition leaves the disk and a core to ingestion and queries.
+    pub compaction_bytes_per_sec: Option<u64>,
 }
 
 impl Default for Options {
@@ -50,13 +60,15 @@ impl Default for Options {
         Options {
             sync: SyncPolicy::EveryBatch,
             event_measurements: vec!["requests".to_owned()],
-            // Raw data is kept until rollups (issue 3) can answer for what retention drops.
-            retention: Vec::new(),
+            retention: RetentionPolicy::default(),
+            distribution_fields: Vec::new(),
+            sketch_accuracy: RelativeAccuracy::DEFAULT,
             partition: Duration::from_secs(24 * 3600),
             head_max_bytes: 256 << 20,
             flush_interval: Duration::from_secs(600),
             write_queue: 64,
             zstd_level: 3,
+            compaction_bytes_per_sec: Some(64 << 20),
         }
     }
 }
@@ -69,5 +81,22 @@ impl Options {
         } else {
             MeasurementKind::Metric
         }
+    }
+
+    /// Whether rollups of `field` carry a quantile sketch.
+    pub fn is_distribution_field(&self, field: &str) -> bool {
+        field.starts_with("latency") || self.distribution_fields.iter().any(|f| f == field)
+    }
+
+    /// Checks the settings that could make the store inconsistent.
+    pub fn validate(&self) -> Result<(), String> {
+        const DAY: u64 = 86_400;
+        let p = self.partition;
+        if p.is_zero() || p.subsec_nanos() != 0 || !p.as_secs().is_multiple_of(DAY) {
+            return Err(format!(
+                "partition of {p:?} is not a whole number of days: use 1d (the default) or a multiple"
+            ));
+        }
+        Ok(())
     }
 }

@@ -55,6 +55,7 @@
 mod aggregate;
 mod distribution;
 mod encoding;
+pub mod file;
 
 #[cfg(test)]
 mod tests;
@@ -62,6 +63,9 @@ mod tests;
 pub use aggregate::Aggregate;
 pub use distribution::{exact_quantile, Distribution, RelativeAccuracy, EXACT_LIMIT};
 pub use encoding::{decode_buckets, encode_buckets, ENCODING_V1};
+pub use file::{
+    EntryMode, RollupEntry, RollupFile, RollupFileError, RollupFileMeta, RollupFileWriter,
+};
 
 use crate::types::{ColumnValues, Nanos};
 use std::collections::BTreeMap;
@@ -219,29 +223,30 @@ pub fn rollup_column_with(
     tier: Tier,
     distribution: Option<RelativeAccuracy>,
 ) -> Vec<RollupBucket> {
+    rollup_column_by(ts, values, |t| tier.bucket_start(t), distribution)
+}
+
+/// Like [`rollup_column_with`], with buckets given by `bucket_of` (a timestamp's bucket start),
+/// which must be non-decreasing in the timestamp: a floor to any width, or a constant for one
+/// bucket over everything.
+pub fn rollup_column_by(
+    ts: &[Nanos],
+    values: &ColumnValues,
+    bucket_of: impl Fn(Nanos) -> Nanos,
+    distribution: Option<RelativeAccuracy>,
+) -> Vec<RollupBucket> {
+    let d = distribution;
     match values {
-        ColumnValues::Float(v) => build(ts, v, tier, distribution, |a, x| a.push(x), |x| x),
-        ColumnValues::Integer(v) => build(
-            ts,
-            v,
-            tier,
-            distribution,
-            |a, x| a.push_i64(x),
-            |x| x as f64,
-        ),
-        ColumnValues::Unsigned(v) => build(
-            ts,
-            v,
-            tier,
-            distribution,
-            |a, x| a.push_u64(x),
-            |x| x as f64,
-        ),
+        ColumnValues::Float(v) => build(ts, v, &bucket_of, d, |a, x| a.push(x), |x| x),
+        ColumnValues::Integer(v) => build(ts, v, &bucket_of, d, |a, x| a.push_i64(x), |x| x as f64),
+        ColumnValues::Unsigned(v) => {
+            build(ts, v, &bucket_of, d, |a, x| a.push_u64(x), |x| x as f64)
+        }
         ColumnValues::Boolean(v) => build(
             ts,
             v,
-            tier,
-            distribution,
+            &bucket_of,
+            d,
             |a, x| a.push_u64(u64::from(x)),
             |x| f64::from(u8::from(x)),
         ),
@@ -252,7 +257,7 @@ pub fn rollup_column_with(
 fn build<T: Copy>(
     ts: &[Nanos],
     values: &[T],
-    tier: Tier,
+    bucket_of: &impl Fn(Nanos) -> Nanos,
     distribution: Option<RelativeAccuracy>,
     push: impl Fn(&mut Aggregate, T),
     as_f64: impl Fn(T) -> f64,
@@ -269,7 +274,7 @@ fn build<T: Copy>(
         if !f.is_finite() {
             continue;
         }
-        let start = tier.bucket_start(ts[i]);
+        let start = bucket_of(ts[i]);
         if out.last().map(|b| b.start) != Some(start) {
             out.push(RollupBucket {
                 start,

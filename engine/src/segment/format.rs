@@ -1,10 +1,14 @@
-//! The byte layout of a segment file: constants, the header, the footer, the block table and the
-//! little-endian / LEB128 primitives the index is written with.
+//! The byte layout of a segment file: its magic, the footer and the index entries. The header
+//! shape, the block table and the little-endian / LEB128 primitives are shared with rollup files
+//! and live in [`crate::blockio`].
 //!
 //! Everything here is pure (no I/O) so the same code serves the writer, the reader and the fuzz
 //! target. `docs/format.md` ("Segment files") is the byte-by-byte description; keep the two in step.
 
+use crate::blockio::{self, put_uvarint, BlockInfo};
 use crate::types::{FieldType, TimeRange};
+
+pub(super) use crate::blockio::Cursor;
 
 /// First eight bytes of every segment file, repeated as the last-but-two bytes of the footer.
 pub(crate) const MAGIC: [u8; 8] = *b"TALLYSEG";
@@ -12,54 +16,15 @@ pub(crate) const MAGIC: [u8; 8] = *b"TALLYSEG";
 /// The format version this build writes and reads.
 pub(crate) const VERSION: u16 = 1;
 
-/// `magic[8] | version u16 | flags u16 | reserved u32`.
-pub(crate) const HEADER_LEN: usize = 16;
-
 /// Size of the fixed footer at the end of the file (see [`Footer`]).
 pub(crate) const FOOTER_LEN: usize = 114;
 
 /// Bytes of the footer covered by the footer checksum: everything before `footer_crc`.
 pub(crate) const FOOTER_CRC_COVERS: usize = 100;
 
-/// One block table entry: `offset u64 | compressed_len u32 | raw_len u32`.
-pub(crate) const BLOCK_ENTRY_LEN: usize = 16;
-
-/// Largest decompressed block or index the format allows (the lengths are u32 on disk).
-pub(crate) const MAX_RAW_LEN: usize = u32::MAX as usize;
-
-/// The header: magic, version and feature flags (none defined in version 1).
+/// The header: segment magic, version and feature flags (none defined in version 1).
 pub(crate) fn encode_header(out: &mut Vec<u8>) {
-    out.extend_from_slice(&MAGIC);
-    out.extend_from_slice(&VERSION.to_le_bytes());
-    out.extend_from_slice(&0u16.to_le_bytes()); // flags
-    out.extend_from_slice(&0u32.to_le_bytes()); // reserved
-}
-
-/// Where one compressed block lies in the file and how long it is once decompressed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct BlockInfo {
-    /// File offset of the first compressed byte.
-    pub(crate) offset: u64,
-    /// Compressed length in the file.
-    pub(crate) compressed_len: u32,
-    /// Length after decompression.
-    pub(crate) raw_len: u32,
-}
-
-impl BlockInfo {
-    pub(crate) fn encode(&self, out: &mut Vec<u8>) {
-        out.extend_from_slice(&self.offset.to_le_bytes());
-        out.extend_from_slice(&self.compressed_len.to_le_bytes());
-        out.extend_from_slice(&self.raw_len.to_le_bytes());
-    }
-
-    pub(crate) fn decode(c: &mut Cursor<'_>) -> Option<BlockInfo> {
-        Some(BlockInfo {
-            offset: c.u64()?,
-            compressed_len: c.u32()?,
-            raw_len: c.u32()?,
-        })
-    }
+    blockio::encode_header(out, &MAGIC, VERSION);
 }
 
 /// The fixed-size footer. On disk, in this order, all little-endian:
@@ -109,6 +74,16 @@ impl Footer {
         debug_assert_eq!(out.len() - start, FOOTER_LEN);
     }
 
+    /// Where the footer places the block table and the index.
+    pub(crate) fn tail(&self) -> blockio::Tail {
+        blockio::Tail {
+            block_table_offset: self.block_table_offset,
+            block_count: self.block_count,
+            index_offset: self.index_offset,
+            index_len: self.index_len,
+        }
+    }
+
     /// Parses the first `FOOTER_CRC_COVERS` bytes of a footer whose checksum, magic and version
     /// the caller has already checked. Returns `None` only if `b` is too short.
     pub(crate) fn decode(b: &[u8]) -> Option<Footer> {
@@ -132,90 +107,6 @@ impl Footer {
             },
         };
         Some(f)
-    }
-}
-
-/// Appends `v` as LEB128 (7 bits a byte, low first, high bit = more follows).
-pub(crate) fn put_uvarint(out: &mut Vec<u8>, mut v: u64) {
-    while v >= 0x80 {
-        out.push((v as u8) | 0x80);
-        v >>= 7;
-    }
-    out.push(v as u8);
-}
-
-/// A bounds-checked reader over a byte slice; every getter returns `None` past the end.
-#[derive(Debug, Clone)]
-pub(crate) struct Cursor<'a> {
-    buf: &'a [u8],
-    pos: usize,
-}
-
-impl<'a> Cursor<'a> {
-    pub(crate) fn new(buf: &'a [u8]) -> Self {
-        Cursor { buf, pos: 0 }
-    }
-
-    /// A cursor over `buf` positioned at `pos` (which may be past the end: reads then fail).
-    pub(crate) fn at(buf: &'a [u8], pos: usize) -> Self {
-        Cursor { buf, pos }
-    }
-
-    pub(crate) fn pos(&self) -> usize {
-        self.pos
-    }
-
-    pub(crate) fn is_empty(&self) -> bool {
-        self.pos >= self.buf.len()
-    }
-
-    pub(crate) fn bytes(&mut self, n: usize) -> Option<&'a [u8]> {
-        let end = self.pos.checked_add(n)?;
-        let b = self.buf.get(self.pos..end)?;
-        self.pos = end;
-        Some(b)
-    }
-
-    fn array<const N: usize>(&mut self) -> Option<[u8; N]> {
-        let mut a = [0u8; N];
-        a.copy_from_slice(self.bytes(N)?);
-        Some(a)
-    }
-
-    pub(crate) fn u8(&mut self) -> Option<u8> {
-        Some(self.array::<1>()?[0])
-    }
-
-    pub(crate) fn u16(&mut self) -> Option<u16> {
-        self.array().map(u16::from_le_bytes)
-    }
-
-    pub(crate) fn u32(&mut self) -> Option<u32> {
-        self.array().map(u32::from_le_bytes)
-    }
-
-    pub(crate) fn u64(&mut self) -> Option<u64> {
-        self.array().map(u64::from_le_bytes)
-    }
-
-    pub(crate) fn i64(&mut self) -> Option<i64> {
-        self.array().map(i64::from_le_bytes)
-    }
-
-    /// A LEB128 value of at most 10 bytes that fits in a u64.
-    pub(crate) fn uvarint(&mut self) -> Option<u64> {
-        let mut v = 0u64;
-        for i in 0..10 {
-            let b = self.u8()?;
-            if i == 9 && b > 1 {
-                return None; // would overflow 64 bits
-            }
-            v |= u64::from(b & 0x7f) << (7 * i);
-            if b & 0x80 == 0 {
-                return Some(v);
-            }
-        }
-        None
     }
 }
 
@@ -503,20 +394,8 @@ mod tests {
         assert_eq!(&out[FOOTER_LEN - 10..FOOTER_LEN - 2], &MAGIC);
         let mut h = Vec::new();
         encode_header(&mut h);
-        assert_eq!(h.len(), HEADER_LEN);
-    }
-
-    #[test]
-    fn overlong_varints_are_rejected() {
-        assert_eq!(Cursor::new(&[0xff; 11]).uvarint(), None);
-        let mut max = Vec::new();
-        put_uvarint(&mut max, u64::MAX);
-        assert_eq!(max.len(), 10);
-        assert_eq!(Cursor::new(&max).uvarint(), Some(u64::MAX));
-        let mut over = max.clone();
-        over[9] = 2;
-        assert_eq!(Cursor::new(&over).uvarint(), None);
-        assert_eq!(Cursor::new(&[0x80]).uvarint(), None);
+        assert_eq!(h.len(), crate::blockio::HEADER_LEN);
+        assert_eq!(&h[..8], &MAGIC);
     }
 
     fn entry(min_ts: i64, max_ts: i64) -> FieldEntry {
@@ -571,19 +450,6 @@ mod tests {
             prop_assert!(got[0].min_ts >= seg_min && got[0].max_ts <= seg_max);
             prop_assert!(got[0].max_ts - got[0].min_ts <= (max_ts - min_ts) + (2i64 << shift));
             prop_assert_eq!(got[0].vals, entry(0, 0).vals);
-        }
-
-        #[test]
-        fn uvarint_round_trips(vs in proptest::collection::vec(any::<u64>(), 0..50)) {
-            let mut out = Vec::new();
-            for v in &vs {
-                put_uvarint(&mut out, *v);
-            }
-            let mut c = Cursor::new(&out);
-            for v in &vs {
-                prop_assert_eq!(c.uvarint(), Some(*v));
-            }
-            prop_assert!(c.is_empty());
         }
     }
 }

@@ -5,26 +5,22 @@
 //! [`Segment::read_many`] walks series in block order so each block is decompressed once.
 
 use super::format::{
-    decode_series, BlockInfo, ColLoc, Cursor, FieldEntry, Footer, IndexBounds, Layout,
-    BLOCK_ENTRY_LEN, FOOTER_CRC_COVERS, FOOTER_LEN, HEADER_LEN, MAGIC, VERSION,
+    decode_series, ColLoc, Cursor, FieldEntry, Footer, IndexBounds, Layout, FOOTER_CRC_COVERS,
+    FOOTER_LEN, MAGIC, VERSION,
 };
 use super::{SegmentError, SegmentMeta};
+use crate::blockio::{decompress, parse_block_table, read_names, BlockInfo, HEADER_LEN};
 use crate::codec::{decode_timestamps, decode_values};
 use crate::types::{ColumnValues, FieldColumn, FieldType, SeriesId, TimeRange};
 use memmap2::Mmap;
 use std::fmt;
 use std::fs::File;
-use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 /// Decompressed bytes the block cache keeps per segment.
 const CACHE_BYTES: usize = 8 * 1024 * 1024;
-
-/// Blocks up to this size are decompressed in one call into a buffer of their declared size;
-/// larger ones stream, so a forged length cannot make us allocate memory the data does not fill.
-const BULK_DECOMPRESS_MAX: usize = 1024 * 1024;
 
 /// An open, validated segment file. Cheap to share behind an `Arc`; reads take `&self`.
 pub struct Segment {
@@ -443,7 +439,8 @@ impl Segment {
         if flags != 0 {
             return Err(corrupt(format!("unknown header flags {flags:#06x}")));
         }
-        let blocks = parse_block_table(b, &footer, footer_start).map_err(|e| corrupt(e.into()))?;
+        let blocks =
+            parse_block_table(b, footer.tail(), footer_start).map_err(|e| corrupt(e.into()))?;
         let index_src = usize::try_from(footer.index_offset)
             .ok()
             .and_then(|start| b.get(start..footer_start))
@@ -475,45 +472,6 @@ impl Segment {
     }
 }
 
-/// The block table, checked: blocks lie back to back from the end of the header to the block
-/// table, which is followed by the index, which is followed by the footer.
-fn parse_block_table(
-    b: &[u8],
-    footer: &Footer,
-    footer_start: usize,
-) -> Result<Vec<BlockInfo>, &'static str> {
-    let table_len = u64::from(footer.block_count) * BLOCK_ENTRY_LEN as u64;
-    let table_end = footer.block_table_offset.checked_add(table_len);
-    let index_end = footer.index_offset.checked_add(footer.index_len);
-    if footer.block_table_offset < HEADER_LEN as u64
-        || table_end != Some(footer.index_offset)
-        || index_end != Some(footer_start as u64)
-    {
-        return Err("footer offsets do not describe the file's layout");
-    }
-    // In range: block_table_offset + table_len == index_offset <= footer_start.
-    let table = usize::try_from(footer.block_table_offset)
-        .ok()
-        .zip(usize::try_from(footer.index_offset).ok())
-        .and_then(|(start, end)| b.get(start..end))
-        .ok_or("block table outside the file")?;
-    let mut c = Cursor::new(table);
-    let mut blocks = Vec::with_capacity(footer.block_count as usize);
-    let mut next = HEADER_LEN as u64;
-    while !c.is_empty() {
-        let info = BlockInfo::decode(&mut c).ok_or("block table truncated")?;
-        if info.offset != next {
-            return Err("block table entries are not back to back");
-        }
-        next += u64::from(info.compressed_len);
-        blocks.push(info);
-    }
-    if next != footer.block_table_offset {
-        return Err("blocks do not end where the block table starts");
-    }
-    Ok(blocks)
-}
-
 /// Parses the field-name dictionary and walks every series entry (checking each one), returning
 /// the names and the lookup slots. Totals must match the footer.
 fn parse_index(
@@ -522,20 +480,7 @@ fn parse_index(
     meta: &SegmentMeta,
 ) -> Result<(Vec<String>, u8, Vec<Slot>), String> {
     let mut c = Cursor::new(index);
-    let count = c.uvarint().ok_or("field-name dictionary truncated")?;
-    let mut names: Vec<String> = Vec::new();
-    for _ in 0..count {
-        let len = c.uvarint().ok_or("field-name dictionary truncated")?;
-        let bytes = usize::try_from(len)
-            .ok()
-            .and_then(|l| c.bytes(l))
-            .ok_or("field-name dictionary truncated")?;
-        let name = std::str::from_utf8(bytes).map_err(|_| "field name is not UTF-8")?;
-        if names.last().is_some_and(|p| p.as_str() >= name) {
-            return Err("field-name dictionary not sorted".into());
-        }
-        names.push(name.to_owned());
-    }
+    let names = read_names(&mut c)?;
     let time_shift = c.u8().ok_or("index truncated (time unit)")?;
     if time_shift > 63 {
         return Err(format!("index time unit 2^{time_shift} ns is out of range"));
@@ -592,30 +537,6 @@ fn parse_index(
         ));
     }
     Ok((names, time_shift, slots))
-}
-
-/// Decompresses one zstd frame that must expand to exactly `raw_len` bytes.
-fn decompress(src: &[u8], raw_len: usize) -> Result<Vec<u8>, String> {
-    let out = if raw_len <= BULK_DECOMPRESS_MAX {
-        zstd::bulk::decompress(src, raw_len).map_err(|e| format!("zstd: {e}"))?
-    } else {
-        // Grows with what the data really expands to, up to one byte past the claim.
-        let mut out = Vec::new();
-        let dec = zstd::stream::read::Decoder::with_buffer(src)
-            .map_err(|e| format!("zstd: {e}"))?
-            .single_frame();
-        dec.take(raw_len as u64 + 1)
-            .read_to_end(&mut out)
-            .map_err(|e| format!("zstd: {e}"))?;
-        out
-    };
-    if out.len() != raw_len {
-        return Err(format!(
-            "decompresses to {} bytes, the table says {raw_len}",
-            out.len()
-        ));
-    }
-    Ok(out)
 }
 
 /// The bytes of a column; ranges were checked against the block length at open.

@@ -5,18 +5,14 @@
 //! a block when the next series or column would push it past the block size. The compressed
 //! blocks, the index entries and the field names stay in memory until [`SegmentWriter::finish`].
 
-use super::format::{
-    encode_header, encode_series, time_shift, BlockInfo, ColLoc, FieldEntry, Footer, Layout,
-    HEADER_LEN, MAX_RAW_LEN,
-};
+use super::format::{encode_header, encode_series, time_shift, ColLoc, FieldEntry, Footer, Layout};
 use super::{SegmentError, SegmentMeta, DEFAULT_BLOCK_SIZE};
+use crate::blockio::{put_names, BlockInfo, HEADER_LEN, MAX_RAW_LEN};
 use crate::codec::{encode_timestamps, encode_values};
-use crate::fsutil::{rename_durable, tmp_path};
+use crate::fsutil::write_atomic_with;
 use crate::types::{ColumnValues, FieldType, SeriesId, TimeRange};
 use std::collections::HashMap;
 use std::fmt;
-use std::fs::{self, OpenOptions};
-use std::io::Write;
 use std::path::Path;
 
 /// Writes one segment file. Add columns in ascending series order, then [`finish`](Self::finish).
@@ -182,7 +178,11 @@ impl SegmentWriter {
         self.flush_series()?;
         self.cut_block()?;
         let meta = self.encode_tail()?;
-        write_file(path, &self.data)?;
+        write_atomic_with(path, &self.data, |op, path, source| SegmentError::Io {
+            op,
+            path: path.to_path_buf(),
+            source,
+        })?;
         Ok((meta, self.data.len() as u64))
     }
 
@@ -242,12 +242,10 @@ impl SegmentWriter {
             sorted_id[*old as usize] = new as u32;
         }
         let mut out = Vec::new();
-        super::format::put_uvarint(&mut out, self.names.len() as u64);
-        for old in &order {
-            let name = &self.names[*old as usize];
-            super::format::put_uvarint(&mut out, name.len() as u64);
-            out.extend_from_slice(name.as_bytes());
-        }
+        put_names(
+            &mut out,
+            order.iter().map(|old| self.names[*old as usize].as_str()),
+        );
         let shift = time_shift(self.min_ts, self.max_ts);
         out.push(shift);
         let mut layout = Layout::default();
@@ -389,35 +387,4 @@ impl SegmentWriter {
         self.name_ids.insert(name.to_owned(), id);
         id
     }
-}
-
-/// Writes `bytes` to `path` through `<path>.tmp`: write, fsync, rename, fsync the directory.
-/// On failure the temp file is removed.
-fn write_file(path: &Path, bytes: &[u8]) -> Result<(), SegmentError> {
-    let tmp = tmp_path(path);
-    let io = |op: &'static str, p: &Path| {
-        let p = p.to_path_buf();
-        move |source| SegmentError::Io {
-            op,
-            path: p,
-            source,
-        }
-    };
-    let result = (|| {
-        let mut f = OpenOptions::new()
-            .write(true)
-            .create(true)
-            .truncate(true)
-            .open(&tmp)
-            .map_err(io("create", &tmp))?;
-        f.write_all(bytes).map_err(io("write", &tmp))?;
-        f.sync_all().map_err(io("fsync", &tmp))?;
-        drop(f);
-        rename_durable(&tmp, path).map_err(io("rename into place", path))
-    })();
-    if result.is_err() {
-        // Best effort: start-up removes leftover temp files anyway.
-        let _ = fs::remove_file(&tmp);
-    }
-    result
 }

@@ -7,6 +7,7 @@
 //! series.log    series key -> id (see series.rs)
 //! wal/          write-ahead log files (see wal.rs)
 //! segments/     immutable segment files, `<seq>.seg` (see segment.rs)
+//! rollups/      immutable rollup files, `<seq>.rup`: 1m/1h/1d aggregates (see rollup/file)
 //! quarantine/   damaged files moved aside at start-up
 //! ```
 //!
@@ -22,6 +23,11 @@
 //!   segments, syncs the series log, commits a new manifest (`wal_from = n`), swaps the segments
 //!   into the read view and only then lets the writer delete WAL files `< n`.
 //!
+//! - Each flush also writes one rollup file per partition it touches, committed by the same
+//!   manifest (see `flush.rs` for how late points and last-write-wins rewrites stay exact). The
+//!   **compactor** thread merges a partition's segments and rollup files, drops expired data and
+//!   commits through the same manifest lock (`compact.rs`).
+//!
 //! Readers take a snapshot of the view (segments, frozen head, active head) under a short read
 //! lock, so they never wait for a flush, and merge what they find: segments in sequence order,
 //! then the frozen head, then the active head, with last-write-wins per timestamp for metric
@@ -33,13 +39,24 @@ use crate::fsutil;
 use crate::head::Head;
 use crate::manifest::Manifest;
 use crate::options::{MeasurementKind, Options};
-use crate::segment::{Segment, SegmentWriter};
+use crate::retention::{Keep, Level, RetentionPolicy};
+use crate::rollup::file::RollupFile;
+use crate::segment::Segment;
 use crate::selector::Selector;
 use crate::series::SeriesRegistry;
 use crate::types::{FieldColumn, FieldType, Nanos, SeriesId, TimeRange};
 use crate::wal::{Wal, WalOptions, KIND_WRITE_BATCH};
 use crossbeam_channel::{bounded, unbounded, Receiver, Sender};
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
+
+mod commit;
+pub mod compact;
+mod flush;
+mod rollup_build;
+mod rollups;
+
+pub use compact::CompactReport;
+pub use rollups::{plan, FieldRollup, RollupAnswer, RollupQuery, SeriesRollup, Source};
 use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -65,6 +82,8 @@ pub struct RecoveryReport {
     pub quarantined: Vec<(PathBuf, PathBuf, String)>,
     /// Segments opened and serving.
     pub segments: usize,
+    /// Rollup files opened and serving.
+    pub rollup_files: usize,
     /// Series known.
     pub series: usize,
 }
@@ -88,16 +107,22 @@ pub struct Stats {
     pub segments: u64,
     /// Bytes of segment files on disk.
     pub segment_bytes: u64,
+    /// Rollup files serving.
+    pub rollup_files: u64,
+    /// Compressed bytes of each rollup tier on disk (1m, 1h, 1d).
+    pub rollup_bytes: [u64; 3],
     /// Series known.
     pub series: u64,
     /// Head flushes completed since start.
     pub flushes: u64,
     /// Head flushes that failed since start (retried).
     pub flush_errors: u64,
-    /// Partitions whose segments were merged into one since start.
+    /// Partitions compacted since start.
     pub compactions: u64,
-    /// Compactions that failed since start (retried after the next flush).
+    /// Compactions that failed since start (retried on the compactor's next round).
     pub compaction_errors: u64,
+    /// Bytes compaction read and wrote since start.
+    pub compaction_bytes: u64,
     /// Batches waiting for the writer right now.
     pub write_queue_depth: u64,
     /// Files quarantined since start (including at start-up).
@@ -109,6 +134,8 @@ pub struct Stats {
 pub struct FlushReport {
     /// Segments written.
     pub segments: usize,
+    /// Rollup files written.
+    pub rollup_files: usize,
     /// Points moved from the head to segments.
     pub points: u64,
     /// Bytes written.
@@ -157,6 +184,8 @@ pub struct WriteSummary {
 #[derive(Debug, Clone)]
 struct View {
     segments: Arc<Vec<Arc<Segment>>>,
+    /// Rollup files in commit order (per partition, later = newer).
+    rollups: Arc<Vec<Arc<RollupFile>>>,
     frozen: Option<Arc<RwLock<Head>>>,
     active: Arc<RwLock<Head>>,
 }
@@ -171,6 +200,7 @@ struct Counters {
     flush_errors: AtomicU64,
     compactions: AtomicU64,
     compaction_errors: AtomicU64,
+    compaction_bytes: AtomicU64,
     quarantined: AtomicU64,
 }
 
@@ -179,30 +209,31 @@ struct Counters {
 struct Shared {
     dir: PathBuf,
     seg_dir: PathBuf,
+    rollup_dir: PathBuf,
     opts: Options,
+    /// The committed manifest. Flushes and compactions commit under this lock, one at a time.
+    manifest: Mutex<Manifest>,
     registry: RwLock<SeriesRegistry>,
     view: RwLock<View>,
     counters: Counters,
     closed: AtomicBool,
-    /// Raw retention per measurement (see [`Options::retention`]); changeable at run time.
-    retention: RwLock<HashMap<String, Duration>>,
+    /// Retention per measurement and level (see [`Options::retention`]); changeable at run time.
+    retention: RwLock<RetentionPolicy>,
 }
 
 impl Shared {
-    /// The oldest timestamp of `measurement` still kept, if it has a retention.
-    fn cutoff(&self, measurement: &str) -> Option<Nanos> {
-        let keep = *read(&self.retention).get(measurement)?;
-        let now = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.as_nanos() as i64);
-        Some(now.saturating_sub(keep.as_nanos().min(i64::MAX as u128) as i64))
+    /// The oldest timestamp of `measurement` still kept at `level`, if it expires.
+    fn cutoff(&self, measurement: &str, level: Level) -> Option<Nanos> {
+        read(&self.retention)
+            .keep(measurement, level)
+            .cutoff(crate::retention::now_nanos())
     }
 
-    /// The cutoff of series `id`'s measurement.
-    fn series_cutoff(&self, id: SeriesId) -> Option<Nanos> {
+    /// The cutoff of series `id`'s measurement at `level`.
+    fn series_cutoff(&self, id: SeriesId, level: Level) -> Option<Nanos> {
         // Lock order registry -> retention; nothing takes them the other way round.
         let reg = read(&self.registry);
-        self.cutoff(reg.measurement_name(reg.measurement_id(id)?)?)
+        self.cutoff(reg.measurement_name(reg.measurement_id(id)?)?, level)
     }
 
     /// Whether series `id` is of a metric measurement (last write wins) rather than events.
@@ -245,6 +276,7 @@ pub struct Db {
     shared: Arc<Shared>,
     tx: Sender<Request>,
     writer: Mutex<Option<JoinHandle<()>>>,
+    compactor: Mutex<Option<(Sender<compact::Request>, JoinHandle<()>)>>,
     recovery: RecoveryReport,
     _lock: File,
 }
@@ -254,10 +286,12 @@ impl Db {
     /// series index and segments (quarantining corrupt ones), replays the WAL (truncating a torn
     /// tail) and starts the writer and flusher threads.
     pub fn open(dir: impl AsRef<Path>, opts: Options) -> Result<Db, EngineError> {
+        opts.validate().map_err(EngineError::InvalidOptions)?;
         let dir = dir.as_ref().to_path_buf();
         let seg_dir = dir.join("segments");
+        let rollup_dir = dir.join("rollups");
         let wal_dir = dir.join("wal");
-        for d in [&dir, &seg_dir, &wal_dir] {
+        for d in [&dir, &seg_dir, &rollup_dir, &wal_dir] {
             std::fs::create_dir_all(d).map_err(|e| EngineError::io("create directory", d, e))?;
         }
         let lock_path = dir.join("LOCK");
@@ -266,7 +300,7 @@ impl Db {
         if lock.try_lock().is_err() {
             return Err(EngineError::Locked(dir));
         }
-        for d in [&dir, &seg_dir] {
+        for d in [&dir, &seg_dir, &rollup_dir] {
             for p in fsutil::remove_tmp_files(d)
                 .map_err(|e| EngineError::io("clean temporary files in", d, e))?
             {
@@ -276,8 +310,18 @@ impl Db {
 
         let mut report = RecoveryReport::default();
         let mut manifest = Manifest::load(&dir)?.unwrap_or_default();
-        let segments = load_segments(&dir, &seg_dir, &mut manifest, &mut report)?;
+        let listed = (manifest.segments.len(), manifest.rollups.len());
+        let segments = load_files(&dir, &seg_dir, &mut manifest.segments, &mut report, |p| {
+            Segment::open(p).map_err(|e| e.to_string())
+        })?;
+        let rollups = load_files(&dir, &rollup_dir, &mut manifest.rollups, &mut report, |p| {
+            RollupFile::open(p).map_err(|e| e.to_string())
+        })?;
         report.segments = segments.len();
+        report.rollup_files = rollups.len();
+        if listed != (manifest.segments.len(), manifest.rollups.len()) {
+            manifest.store(&dir)?;
+        }
 
         let (mut registry, repair) = SeriesRegistry::open(&dir.join("series.log"))?;
         if let Some((kept, reason)) = repair.truncated {
@@ -337,7 +381,7 @@ impl Db {
         for (from, to, reason) in report
             .quarantined
             .iter()
-            .filter(|q| q.0.starts_with(&seg_dir))
+            .filter(|q| q.0.starts_with(&seg_dir) || q.0.starts_with(&rollup_dir))
         {
             tracing::error!(path = %from.display(), moved_to = %to.display(), reason = %reason, "quarantined damaged file; the rest of the store keeps serving");
         }
@@ -345,16 +389,19 @@ impl Db {
         let shared = Arc::new(Shared {
             dir: dir.clone(),
             seg_dir,
+            rollup_dir,
             opts: opts.clone(),
+            manifest: Mutex::new(manifest),
             registry: RwLock::new(registry),
             view: RwLock::new(View {
                 segments: Arc::new(segments),
+                rollups: Arc::new(rollups),
                 frozen: None,
                 active: Arc::new(RwLock::new(head)),
             }),
             counters: Counters::default(),
             closed: AtomicBool::new(false),
-            retention: RwLock::new(opts.retention.iter().cloned().collect()),
+            retention: RwLock::new(opts.retention.clone()),
         });
         shared
             .counters
@@ -368,12 +415,20 @@ impl Db {
         let (tx, rx) = bounded(opts.write_queue.max(1));
         let (job_tx, job_rx) = bounded::<FlushJob>(1);
         let (done_tx, done_rx) = unbounded::<FlushDone>();
+        let (compact_tx, compact_rx) = bounded::<compact::Request>(16);
+        let compactor = {
+            let shared = shared.clone();
+            std::thread::Builder::new()
+                .name("tally-compactor".into())
+                .spawn(move || compact::compactor_loop(&shared, &compact_rx))
+                .map_err(|e| EngineError::io("start compactor thread for", &dir, e))?
+        };
         let flusher = {
             let shared = shared.clone();
-            let manifest = manifest.clone();
+            let nudge = compact_tx.clone();
             std::thread::Builder::new()
                 .name("tally-flusher".into())
-                .spawn(move || flusher_loop(shared, manifest, job_rx, done_tx))
+                .spawn(move || flush::flusher_loop(&shared, &job_rx, &done_tx, &nudge))
                 .map_err(|e| EngineError::io("start flusher thread for", &dir, e))?
         };
         let writer = {
@@ -402,6 +457,7 @@ impl Db {
             shared,
             tx,
             writer: Mutex::new(Some(writer)),
+            compactor: Mutex::new(Some((compact_tx, compactor))),
             recovery: report,
             _lock: lock,
         })
@@ -442,7 +498,26 @@ impl Db {
         };
         self.shared.closed.store(true, Ordering::SeqCst);
         let _ = handle.join();
+        if let Some((tx, handle)) = self.compactor.lock().ok().and_then(|mut c| c.take()) {
+            drop(tx);
+            let _ = handle.join();
+        }
         res
+    }
+
+    /// Runs a compaction round now (merge partitions with many files, drop expired data) and
+    /// returns when it is done. The compactor also runs on its own after flushes and every
+    /// few seconds; this is for tests, benchmarks and `POST /admin/compact`.
+    pub fn compact(&self) -> Result<compact::CompactReport, EngineError> {
+        let tx = match self.compactor.lock() {
+            Ok(c) => c.as_ref().map(|(tx, _)| tx.clone()),
+            Err(_) => None,
+        }
+        .ok_or_else(closed)?;
+        let (reply, rx) = bounded(1);
+        tx.send(compact::Request::Now(reply))
+            .map_err(|_| closed())?;
+        rx.recv().unwrap_or_else(|_| Err(closed()))
     }
 
     fn send(&self, req: Request) -> Result<(), EngineError> {
@@ -476,6 +551,14 @@ impl Db {
             head_bytes,
             segments: view.segments.len() as u64,
             segment_bytes: view.segments.iter().map(|s| s.size_bytes()).sum(),
+            rollup_files: view.rollups.len() as u64,
+            rollup_bytes: view.rollups.iter().fold([0; 3], |mut acc, r| {
+                for (a, b) in acc.iter_mut().zip(r.meta().bytes) {
+                    *a += b;
+                }
+                acc
+            }),
+            compaction_bytes: c.compaction_bytes.load(Ordering::Relaxed),
             series: read(&self.shared.registry).len() as u64,
             flushes: c.flushes.load(Ordering::Relaxed),
             flush_errors: c.flush_errors.load(Ordering::Relaxed),
@@ -496,25 +579,25 @@ impl Db {
         &self.shared.opts
     }
 
-    /// Sets how long raw points of `measurement` are kept (`None`: forever). Takes effect at
-    /// once for reads; the next compaction (after the next flush) removes expired points from
-    /// disk.
-    pub fn set_retention(&self, measurement: &str, keep: Option<Duration>) {
-        let mut r = write(&self.shared.retention);
-        match keep {
-            Some(k) => r.insert(measurement.to_owned(), k),
-            None => r.remove(measurement),
-        };
+    /// Sets how long `level` of `measurement` is kept (`measurement = None`: the default of
+    /// every measurement; `keep = None` removes a measurement's override). Takes effect at once
+    /// for reads; the compactor removes expired data from disk on its next round.
+    pub fn set_retention(&self, measurement: Option<&str>, level: Level, keep: Option<Keep>) {
+        write(&self.shared.retention).set(measurement, level, keep);
+        self.nudge_compactor();
     }
 
-    /// The raw retention of every measurement that has one, sorted by measurement.
-    pub fn retention(&self) -> Vec<(String, Duration)> {
-        let mut v: Vec<_> = read(&self.shared.retention)
-            .iter()
-            .map(|(m, d)| (m.clone(), *d))
-            .collect();
-        v.sort();
-        v
+    /// The retention in force: the default and the per-measurement overrides.
+    pub fn retention(&self) -> RetentionPolicy {
+        read(&self.shared.retention).clone()
+    }
+
+    fn nudge_compactor(&self) {
+        if let Ok(c) = self.compactor.lock() {
+            if let Some((tx, _)) = c.as_ref() {
+                let _ = tx.try_send(compact::Request::Nudge);
+            }
+        }
     }
 
     /// Every measurement name, sorted.
@@ -557,7 +640,7 @@ impl Db {
     ) -> Result<Vec<SeriesData>, EngineError> {
         // Expired points disappear from answers at once; compaction removes them from disk.
         let mut range = range;
-        if let Some(cutoff) = self.shared.cutoff(&sel.measurement) {
+        if let Some(cutoff) = self.shared.cutoff(&sel.measurement, Level::Raw) {
             range.start = range.start.max(cutoff);
         }
         if range.start >= range.end {
@@ -566,41 +649,14 @@ impl Db {
         let series = self.series(sel);
         let view = self.view();
         let lww = self.shared.opts.kind_of(&sel.measurement) == MeasurementKind::Metric;
-        let segments: Vec<&Arc<Segment>> = view
-            .segments
-            .iter()
-            .filter(|s| range.overlaps(s.meta().min_ts, s.meta().max_ts))
-            .collect();
-        // Segments first, without holding any head lock, so a long read never stalls the writer.
-        // Oldest segment first, so parts stay in write order for last-write-wins; each segment
-        // walks its blocks once for all the series (`read_many`).
         let ids: Vec<SeriesId> = series.iter().map(|s| s.id).collect();
-        let mut parts: Vec<Vec<FieldColumn>> = (0..series.len()).map(|_| Vec::new()).collect();
-        for seg in &segments {
-            for (id, cols) in seg.read_many(&ids, fields, range)? {
-                if let Ok(slot) = ids.binary_search(&id) {
-                    parts[slot].extend(cols);
-                }
-            }
-        }
-        // The view's Arcs keep a head that a flush completes meanwhile alive and unchanged.
-        for h in view.frozen.iter().chain(std::iter::once(&view.active)) {
-            let h = read(h);
-            for (p, cols) in parts.iter_mut().zip(h.read_many(&ids, fields, range)) {
-                p.extend(cols);
-            }
-        }
-        let mut out = Vec::new();
-        for (info, p) in series.into_iter().zip(parts) {
-            let fields = merge_columns(info.id, p, lww);
-            if !fields.is_empty() {
-                out.push(SeriesData {
-                    series: info,
-                    fields,
-                });
-            }
-        }
-        Ok(out)
+        let cols = self.read_raw(&view, &ids, fields, range, lww)?;
+        Ok(series
+            .into_iter()
+            .zip(cols)
+            .filter(|(_, fields)| !fields.is_empty())
+            .map(|(series, fields)| SeriesData { series, fields })
+            .collect())
     }
 
     fn view(&self) -> View {
@@ -683,38 +739,40 @@ fn merge_columns(series: SeriesId, parts: Vec<FieldColumn>, lww: bool) -> Vec<Fi
     out
 }
 
-fn load_segments(
+/// Opens the files `names` lists in `sub_dir` (segments or rollup files), in order: deletes the
+/// files it does not list (left by an unfinished flush, whose points the WAL still holds, or by a
+/// finished compaction) and quarantines those that fail to open, rewriting the manifest without
+/// them so the rest of the store keeps serving.
+fn load_files<T>(
     dir: &Path,
-    seg_dir: &Path,
-    manifest: &mut Manifest,
+    sub_dir: &Path,
+    names: &mut Vec<String>,
     report: &mut RecoveryReport,
-) -> Result<Vec<Arc<Segment>>, EngineError> {
-    let listed: std::collections::HashSet<&str> =
-        manifest.segments.iter().map(String::as_str).collect();
-    // Files the manifest does not name come from a flush that crashed before committing;
-    // the WAL still holds their points.
-    for entry in std::fs::read_dir(seg_dir).map_err(|e| EngineError::io("list", seg_dir, e))? {
-        let entry = entry.map_err(|e| EngineError::io("list", seg_dir, e))?;
+    open: impl Fn(&Path) -> Result<T, String>,
+) -> Result<Vec<Arc<T>>, EngineError> {
+    let listed: std::collections::HashSet<&str> = names.iter().map(String::as_str).collect();
+    for entry in std::fs::read_dir(sub_dir).map_err(|e| EngineError::io("list", sub_dir, e))? {
+        let entry = entry.map_err(|e| EngineError::io("list", sub_dir, e))?;
         let name = entry.file_name().to_string_lossy().into_owned();
         if !listed.contains(name.as_str()) {
             let path = entry.path();
-            tracing::info!(path = %path.display(), "removing a segment the MANIFEST does not list (left by an unfinished flush, whose points the WAL still holds, or by a finished compaction)");
+            tracing::info!(path = %path.display(), "removing a file the MANIFEST does not list (left by an unfinished flush, whose points the WAL still holds, or by a finished compaction)");
             std::fs::remove_file(&path).map_err(|e| EngineError::io("remove", &path, e))?;
         }
     }
-    let mut live = Vec::with_capacity(manifest.segments.len());
-    let mut kept_names = Vec::with_capacity(manifest.segments.len());
-    for name in &manifest.segments {
-        let path = seg_dir.join(name);
+    let mut live = Vec::with_capacity(names.len());
+    let mut kept_names = Vec::with_capacity(names.len());
+    for name in names.iter() {
+        let path = sub_dir.join(name);
         if !path.exists() {
             let reason = "listed in MANIFEST but missing from disk".to_owned();
-            tracing::error!(path = %path.display(), "segment {reason}; its points are lost");
+            tracing::error!(path = %path.display(), "file {reason}; its data is lost");
             report
                 .quarantined
                 .push((path.clone(), PathBuf::new(), reason));
             continue;
         }
-        match Segment::open(&path) {
+        match open(&path) {
             Ok(s) => {
                 live.push(Arc::new(s));
                 kept_names.push(name.clone());
@@ -722,13 +780,13 @@ fn load_segments(
             Err(e) => {
                 let to = fsutil::quarantine(dir, &path)
                     .map_err(|io| EngineError::io("quarantine", &path, io))?;
-                report.quarantined.push((path, to, e.to_string()));
+                report.quarantined.push((path, to, e));
             }
         }
     }
-    if kept_names.len() != manifest.segments.len() {
-        manifest.segments = kept_names;
-        manifest.store(dir)?;
+    if kept_names.len() != names.len() {
+        // The caller stores the manifest once both lists are settled.
+        *names = kept_names;
     }
     Ok(live)
 }
@@ -1111,273 +1169,4 @@ impl Writer {
             let _ = f.join();
         }
     }
-}
-
-/// The flusher thread: writes frozen heads into segments and commits them.
-fn flusher_loop(
-    shared: Arc<Shared>,
-    mut manifest: Manifest,
-    jobs: Receiver<FlushJob>,
-    done: Sender<FlushDone>,
-) {
-    while let Ok(job) = jobs.recv() {
-        loop {
-            let result = flush_head(&shared, &mut manifest, &job);
-            let failed = result.is_err();
-            match &result {
-                Ok(_) => {
-                    shared.counters.flushes.fetch_add(1, Ordering::Relaxed);
-                    // Compaction is part of the flush cycle: the flush is answered after it, so
-                    // a caller of `Db::flush` sees a settled store.
-                    if let Err(e) = compact(&shared, &mut manifest) {
-                        shared
-                            .counters
-                            .compaction_errors
-                            .fetch_add(1, Ordering::Relaxed);
-                        tracing::error!(error = %e, "compaction failed; the segments it was merging stay live and it is retried after the next flush");
-                    }
-                }
-                Err(_) => {
-                    shared.counters.flush_errors.fetch_add(1, Ordering::Relaxed);
-                }
-            }
-            let _ = done.send(FlushDone {
-                wal_to: job.wal_to,
-                result: result.map_err(|e| e.to_string()),
-            });
-            if !failed {
-                break;
-            }
-            // Retry after a pause (a full disk may free up); stop if the database is closing.
-            std::thread::sleep(Duration::from_secs(1));
-            if shared.closed.load(Ordering::SeqCst) {
-                return;
-            }
-        }
-    }
-}
-
-fn flush_head(
-    shared: &Shared,
-    manifest: &mut Manifest,
-    job: &FlushJob,
-) -> Result<FlushReport, EngineError> {
-    let head = read(&job.head);
-    let part_ns = (shared.opts.partition.as_nanos() as i64).max(1);
-    let mut writers: BTreeMap<i64, (u64, SegmentWriter)> = BTreeMap::new();
-    let mut next_seq = manifest.next_seq;
-    head.for_each_series(
-        |id| shared.last_write_wins(id),
-        |id, cols| {
-            for col in cols {
-                let mut start = 0;
-                while start < col.ts.len() {
-                    let part = col.ts[start].div_euclid(part_ns);
-                    let mut end = start + 1;
-                    while end < col.ts.len() && col.ts[end].div_euclid(part_ns) == part {
-                        end += 1;
-                    }
-                    let (_, w) = writers.entry(part).or_insert_with(|| {
-                        let seq = next_seq;
-                        next_seq += 1;
-                        let begin = part.saturating_mul(part_ns);
-                        (
-                            seq,
-                            SegmentWriter::new(
-                                seq,
-                                TimeRange::new(begin, begin.saturating_add(part_ns)),
-                                shared.opts.zstd_level,
-                            ),
-                        )
-                    });
-                    if start == 0 && end == col.ts.len() {
-                        w.add(id, &col.name, &col.ts, &col.values)?;
-                    } else {
-                        w.add(
-                            id,
-                            &col.name,
-                            &col.ts[start..end],
-                            &col.values.slice(start..end),
-                        )?;
-                    }
-                    start = end;
-                }
-            }
-            Ok(())
-        },
-    )?;
-    let mut report = FlushReport::default();
-    let mut written: Vec<(String, PathBuf)> = Vec::new();
-    let mut opened = Vec::new();
-    let result: Result<(), EngineError> = (|| {
-        for (_, (seq, w)) in writers {
-            let name = format!("{seq:016x}.seg");
-            let path = shared.seg_dir.join(&name);
-            written.push((name.clone(), path.clone()));
-            let (meta, bytes) = w.finish(&path)?;
-            report.segments += 1;
-            report.points += meta.points;
-            report.bytes += bytes;
-            opened.push(Arc::new(Segment::open(&path)?));
-        }
-        // Segments name series ids: the series log must hold them before the commit.
-        write(&shared.registry).sync()?;
-        let mut next = manifest.clone();
-        next.segments.extend(written.iter().map(|(n, _)| n.clone()));
-        next.wal_from = job.wal_to;
-        next.next_seq = next_seq;
-        next.store(&shared.dir)?;
-        *manifest = next;
-        Ok(())
-    })();
-    if let Err(e) = result {
-        for (_, p) in &written {
-            let _ = std::fs::remove_file(p);
-        }
-        return Err(e);
-    }
-    drop(head);
-    let mut v = write(&shared.view);
-    let mut segs: Vec<Arc<Segment>> = v.segments.as_ref().clone();
-    segs.extend(opened);
-    v.segments = Arc::new(segs);
-    v.frozen = None;
-    Ok(report)
-}
-
-/// A partition with at least this many segments is merged into one after a flush.
-const COMPACT_MIN_SEGMENTS: usize = 4;
-/// Series merged per pass, to bound the memory a compaction holds.
-const COMPACT_SERIES_CHUNK: usize = 4096;
-
-/// Merges the segments of every partition that has [`COMPACT_MIN_SEGMENTS`] or more into one
-/// segment, applying last-write-wins, and commits the result through the manifest.
-///
-/// Runs on the flusher thread, between flushes, so it never races a flush for the manifest.
-/// Crash safety is the flush's: the merged segment is written under a temporary name, renamed,
-/// then committed by a new MANIFEST that lists it instead of the segments it replaces. A crash
-/// before the commit leaves an unlisted segment (deleted at start-up); after it, the replaced
-/// segments are unlisted and deleted at start-up if this function did not get to it.
-fn compact(shared: &Shared, manifest: &mut Manifest) -> Result<(), EngineError> {
-    let segments = read(&shared.view).segments.clone();
-    // View order is commit order, so each partition's list is oldest first.
-    let mut by_partition: BTreeMap<i64, Vec<Arc<Segment>>> = BTreeMap::new();
-    for s in segments.iter() {
-        by_partition
-            .entry(s.meta().partition.start)
-            .or_default()
-            .push(s.clone());
-    }
-    for (_, segs) in by_partition {
-        if shared.closed.load(Ordering::SeqCst) {
-            break;
-        }
-        if segs.len() >= COMPACT_MIN_SEGMENTS || segs.iter().any(|s| holds_expired(shared, s)) {
-            compact_partition(shared, manifest, &segs)?;
-            shared.counters.compactions.fetch_add(1, Ordering::Relaxed);
-        }
-    }
-    Ok(())
-}
-
-/// Whether `seg` holds a series whose measurement's retention has passed the segment's whole
-/// partition. Partitions that expire only in part are trimmed when they are next merged; reads
-/// hide their expired points in the meantime. (Triggering on partial expiry would rewrite the
-/// same partition after every flush until it expired whole.)
-fn holds_expired(shared: &Shared, seg: &Segment) -> bool {
-    if read(&shared.retention).is_empty() {
-        return false;
-    }
-    let end = seg.meta().partition.end;
-    seg.series_ids()
-        .iter()
-        .any(|id| shared.series_cutoff(SeriesId(id)).is_some_and(|c| end <= c))
-}
-
-fn compact_partition(
-    shared: &Shared,
-    manifest: &mut Manifest,
-    segs: &[Arc<Segment>],
-) -> Result<(), EngineError> {
-    let seq = manifest.next_seq;
-    let name = format!("{seq:016x}.seg");
-    let path = shared.seg_dir.join(&name);
-    let mut ids = roaring::RoaringBitmap::new();
-    for s in segs {
-        ids |= s.series_ids();
-    }
-    let ids: Vec<SeriesId> = ids.iter().map(SeriesId).collect();
-    let mut w = SegmentWriter::new(seq, segs[0].meta().partition, shared.opts.zstd_level);
-    for chunk in ids.chunks(COMPACT_SERIES_CHUNK) {
-        let mut parts: Vec<Vec<FieldColumn>> = (0..chunk.len()).map(|_| Vec::new()).collect();
-        for s in segs {
-            for (id, cols) in s.read_many(chunk, None, TimeRange::ALL)? {
-                if let Ok(slot) = chunk.binary_search(&id) {
-                    parts[slot].extend(cols);
-                }
-            }
-        }
-        for (&id, p) in chunk.iter().zip(parts) {
-            let cutoff = shared.series_cutoff(id);
-            for col in merge_columns(id, p, shared.last_write_wins(id)) {
-                match cutoff {
-                    Some(c) if col.ts.first().is_some_and(|&t| t < c) => {
-                        let keep = col.ts.partition_point(|&t| t < c);
-                        if keep < col.ts.len() {
-                            let values = col.values.slice(keep..col.ts.len());
-                            w.add(id, &col.name, &col.ts[keep..], &values)?;
-                        }
-                    }
-                    _ => w.add(id, &col.name, &col.ts, &col.values)?,
-                }
-            }
-        }
-    }
-    let result = (|| {
-        let (meta, _) = w.finish(&path)?;
-        // A partition whose every point expired leaves no segment at all.
-        let merged = if meta.points == 0 {
-            std::fs::remove_file(&path).map_err(|e| EngineError::io("remove", &path, e))?;
-            None
-        } else {
-            Some(Arc::new(Segment::open(&path)?))
-        };
-        let replaced: std::collections::HashSet<&Path> = segs.iter().map(|s| s.path()).collect();
-        let mut next = manifest.clone();
-        next.segments
-            .retain(|n| !replaced.contains(shared.seg_dir.join(n).as_path()));
-        if merged.is_some() {
-            next.segments.push(name.clone());
-        }
-        next.next_seq = seq + 1;
-        next.store(&shared.dir)?;
-        *manifest = next;
-        let mut v = write(&shared.view);
-        let mut list: Vec<Arc<Segment>> = v
-            .segments
-            .iter()
-            .filter(|s| !replaced.contains(s.path()))
-            .cloned()
-            .collect();
-        list.extend(merged);
-        v.segments = Arc::new(list);
-        Ok::<(), EngineError>(())
-    })();
-    if let Err(e) = result {
-        let _ = std::fs::remove_file(&path);
-        return Err(e);
-    }
-    // Readers still holding the old segments keep their mappings; unlinking is safe.
-    for s in segs {
-        if let Err(e) = std::fs::remove_file(s.path()) {
-            tracing::warn!(path = %s.path().display(), error = %e, "could not delete a compacted segment; start-up will");
-        }
-    }
-    tracing::info!(
-        partition_start = segs[0].meta().partition.start,
-        merged = segs.len(),
-        into = %path.display(),
-        "compacted a partition's segments"
-    );
-    Ok(())
 }

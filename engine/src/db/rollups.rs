@@ -1,0 +1,450 @@
+//! Reading aggregates through the rollup tiers: the read API the query layer builds on.
+//!
+//! A read asks for the series a selector picks, a time range and a bucket width, and gets per
+//! series and field one [`RollupBucket`] (count, sum, min, max and, for distribution fields, a
+//! quantile sketch) per output bucket. The range is cut into pieces ([`plan`]): the coarsest tier
+//! whose width divides the bucket width serves every whole bucket of that tier inside the range,
+//! finer tiers serve the edges, and raw points serve what is left at each end (less than a
+//! minute). Counts, sums, minima and maxima are therefore exact; quantiles are within the
+//! sketch's relative accuracy.
+//!
+//! Points still in the in-memory head are in no rollup file yet. For event measurements their
+//! rollup is added to the tier's buckets. For metric measurements a head point may replace a
+//! stored one (last write wins), so a tier bucket the head touches is recomputed from raw points
+//! (segments and head merged) while raw retention still covers it.
+//!
+//! Retention applies per level: a piece served by a tier starts no earlier than that tier's
+//! cutoff, and raw pieces no earlier than the raw cutoff (a query at a width finer than the
+//! tiers that survive has no data for the expired span).
+
+use super::compact::apply_entry;
+use super::{merge_columns, read, Db, SeriesInfo, View};
+use crate::error::EngineError;
+use crate::options::MeasurementKind;
+use crate::retention::Level;
+use crate::rollup::{rollup_column_by, RelativeAccuracy, RollupBucket, Tier};
+use crate::selector::Selector;
+use crate::types::{FieldColumn, FieldType, Nanos, SeriesId, TimeRange};
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+/// A rollup read.
+#[derive(Debug, Clone)]
+pub struct RollupQuery<'a> {
+    /// Which series.
+    pub selector: &'a Selector,
+    /// Which points, by timestamp.
+    pub range: TimeRange,
+    /// Output bucket width, aligned to the Unix epoch (`None`: one bucket for the whole range,
+    /// starting at `range.start`).
+    pub width: Option<Duration>,
+    /// Which fields (`None`: every numeric field).
+    pub fields: Option<&'a [&'a str]>,
+}
+
+/// Where a piece of the range was answered from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Source {
+    /// Raw points.
+    Raw,
+    /// A rollup tier.
+    Rollup(Tier),
+}
+
+impl Source {
+    /// "raw", "1m", "1h" or "1d".
+    pub fn name(self) -> &'static str {
+        match self {
+            Source::Raw => "raw",
+            Source::Rollup(t) => t.name(),
+        }
+    }
+}
+
+/// The buckets of one field of one series.
+#[derive(Debug, Clone)]
+pub struct FieldRollup {
+    /// Field name.
+    pub name: String,
+    /// Output buckets with data, ascending by start.
+    pub buckets: Vec<RollupBucket>,
+}
+
+/// The rollups of one series.
+#[derive(Debug, Clone)]
+pub struct SeriesRollup {
+    /// The series.
+    pub series: SeriesInfo,
+    /// Fields with data in the range, sorted by name.
+    pub fields: Vec<FieldRollup>,
+}
+
+/// The answer to a [`RollupQuery`].
+#[derive(Debug, Clone)]
+pub struct RollupAnswer {
+    /// Series with data in the range, in id order.
+    pub series: Vec<SeriesRollup>,
+    /// How the range was cut and which level served each piece, in time order.
+    pub sources: Vec<(TimeRange, Source)>,
+    /// Tier buckets recomputed from raw points because unflushed writes touch them.
+    pub recomputed_buckets: usize,
+}
+
+/// Cuts `range` into pieces served by the coarsest usable tier, finer tiers at its edges and raw
+/// points at the very ends. `width` (ns, if any) limits the tiers to those whose width divides it.
+pub fn plan(range: TimeRange, width: Option<i64>) -> Vec<(TimeRange, Source)> {
+    let tiers: Vec<Tier> = Tier::ALL
+        .into_iter()
+        .filter(|t| width.is_none_or(|w| w % t.width_ns() == 0))
+        .collect();
+    let mut out = Vec::new();
+    cut(range, &tiers, &mut out);
+    out
+}
+
+fn cut(r: TimeRange, tiers: &[Tier], out: &mut Vec<(TimeRange, Source)>) {
+    if r.start >= r.end {
+        return;
+    }
+    let Some((&tier, finer)) = tiers.split_last() else {
+        out.push((r, Source::Raw));
+        return;
+    };
+    let w = tier.width_ns();
+    let first = tier.bucket_start(r.start);
+    let inner_start = if first == r.start {
+        first
+    } else {
+        first.saturating_add(w)
+    };
+    let inner_end = tier.bucket_start(r.end);
+    if inner_start >= inner_end {
+        cut(r, finer, out);
+        return;
+    }
+    cut(TimeRange::new(r.start, inner_start), finer, out);
+    out.push((TimeRange::new(inner_start, inner_end), Source::Rollup(tier)));
+    cut(TimeRange::new(inner_end, r.end), finer, out);
+}
+
+/// Output buckets being filled: per series slot, per field, by output start.
+type Acc = Vec<BTreeMap<String, BTreeMap<Nanos, RollupBucket>>>;
+
+impl Db {
+    /// Aggregates per series, field and bucket, served from the coarsest rollup tier that answers
+    /// exactly (see the module doc of `db::rollups`).
+    pub fn rollup(&self, q: &RollupQuery<'_>) -> Result<RollupAnswer, EngineError> {
+        let width = match q.width {
+            None => None,
+            Some(w) => {
+                let ns = i64::try_from(w.as_nanos()).unwrap_or(i64::MAX);
+                if ns <= 0 {
+                    return Err(EngineError::InvalidQuery(
+                        "bucket width must be positive, e.g. 1m or 5m".into(),
+                    ));
+                }
+                Some(ns)
+            }
+        };
+        let measurement = &q.selector.measurement;
+        let out_start = |t: Nanos| match width {
+            None => q.range.start,
+            Some(w) => t.saturating_sub(t.rem_euclid(w)),
+        };
+        let mut sources = Vec::new();
+        for (piece, source) in plan(q.range, width) {
+            let level = match source {
+                Source::Raw => Level::Raw,
+                Source::Rollup(t) => Level::Rollup(t),
+            };
+            let mut piece = piece;
+            if let Some(c) = self.shared.cutoff(measurement, level) {
+                piece.start = piece.start.max(c);
+            }
+            if piece.start < piece.end {
+                sources.push((piece, source));
+            }
+        }
+        let series = self.series(q.selector);
+        let ids: Vec<SeriesId> = series.iter().map(|s| s.id).collect();
+        let view = self.view();
+        let lww = self.shared.opts.kind_of(measurement) == MeasurementKind::Metric;
+        let raw_cutoff = self.shared.cutoff(measurement, Level::Raw);
+        let dist_of = |field: &str| -> Option<RelativeAccuracy> {
+            self.shared
+                .opts
+                .is_distribution_field(field)
+                .then_some(self.shared.opts.sketch_accuracy)
+        };
+        let mut acc: Acc = (0..ids.len()).map(|_| BTreeMap::new()).collect();
+        // Unflushed points, read once for the whole range.
+        let heads = read_heads(&view, &ids, q.fields, q.range, lww);
+        // Raw ranges to read, with the series slots that need each.
+        let mut raw_needs: BTreeMap<(Nanos, Nanos), Vec<usize>> = BTreeMap::new();
+        let mut recomputed = 0;
+        for &(piece, source) in &sources {
+            let Source::Rollup(tier) = source else {
+                raw_needs
+                    .entry((piece.start, piece.end))
+                    .or_default()
+                    .extend(0..ids.len());
+                continue;
+            };
+            let mut tier_buckets: Vec<BTreeMap<String, BTreeMap<Nanos, RollupBucket>>> =
+                (0..ids.len()).map(|_| BTreeMap::new()).collect();
+            for file in view.rollups.iter().filter(|f| {
+                let m = f.meta();
+                m.partition.start < piece.end
+                    && piece.start < m.partition.end
+                    && m.min_start < piece.end
+                    && piece.start <= m.max_start
+            }) {
+                for e in file.read(&ids, q.fields, tier, piece)? {
+                    if let Ok(slot) = ids.binary_search(&e.series) {
+                        let b = tier_buckets[slot].entry(e.field.clone()).or_default();
+                        apply_entry(b, e)?;
+                    }
+                }
+            }
+            for (slot, cols) in heads.iter().enumerate() {
+                for col in cols {
+                    let lo = col.ts.partition_point(|&t| t < piece.start);
+                    let hi = col.ts.partition_point(|&t| t < piece.end);
+                    if lo == hi || col.values.field_type() == FieldType::String {
+                        continue;
+                    }
+                    let ts = &col.ts[lo..hi];
+                    let buckets = tier_buckets[slot].entry(col.name.clone()).or_default();
+                    if lww {
+                        // Rebuild the touched buckets from raw where raw still covers them.
+                        let mut starts: Vec<Nanos> =
+                            ts.iter().map(|&t| tier.bucket_start(t)).collect();
+                        starts.dedup();
+                        let mut additive = Vec::new();
+                        for s in starts {
+                            if raw_cutoff.is_none_or(|c| s >= c) {
+                                buckets.remove(&s);
+                                recomputed += 1;
+                                let end = s.saturating_add(tier.width_ns()).min(piece.end);
+                                raw_needs
+                                    .entry((s.max(piece.start), end))
+                                    .or_default()
+                                    .push(slot);
+                            } else {
+                                additive.push(s);
+                            }
+                        }
+                        if additive.is_empty() {
+                            continue;
+                        }
+                        let values = col.values.slice(lo..hi);
+                        for b in rollup_column_by(
+                            ts,
+                            &values,
+                            |t| tier.bucket_start(t),
+                            dist_of(&col.name),
+                        ) {
+                            if additive.contains(&b.start) {
+                                merge_into(buckets, b)?;
+                            }
+                        }
+                    } else {
+                        let values = col.values.slice(lo..hi);
+                        for b in rollup_column_by(
+                            ts,
+                            &values,
+                            |t| tier.bucket_start(t),
+                            dist_of(&col.name),
+                        ) {
+                            merge_into(buckets, b)?;
+                        }
+                    }
+                }
+            }
+            for (slot, fields) in tier_buckets.into_iter().enumerate() {
+                for (field, buckets) in fields {
+                    let out = acc[slot].entry(field).or_default();
+                    for (_, mut b) in buckets {
+                        b.start = out_start(b.start);
+                        merge_into(out, b)?;
+                    }
+                }
+            }
+        }
+        for ((start, end), mut slots) in raw_needs {
+            slots.sort_unstable();
+            slots.dedup();
+            let want: Vec<SeriesId> = slots.iter().map(|&s| ids[s]).collect();
+            let cols = self.read_raw(&view, &want, q.fields, TimeRange::new(start, end), lww)?;
+            for (slot, cols) in slots.into_iter().zip(cols) {
+                for col in cols {
+                    let dist = dist_of(&col.name);
+                    let out = acc[slot].entry(col.name.clone()).or_default();
+                    for b in rollup_column_by(&col.ts, &col.values, out_start, dist) {
+                        merge_into(out, b)?;
+                    }
+                }
+            }
+        }
+        let series = series
+            .into_iter()
+            .zip(acc)
+            .filter_map(|(info, fields)| {
+                let fields: Vec<FieldRollup> = fields
+                    .into_iter()
+                    .filter(|(_, b)| !b.is_empty())
+                    .map(|(name, b)| FieldRollup {
+                        name,
+                        buckets: b.into_values().collect(),
+                    })
+                    .collect();
+                (!fields.is_empty()).then_some(SeriesRollup {
+                    series: info,
+                    fields,
+                })
+            })
+            .collect();
+        Ok(RollupAnswer {
+            series,
+            sources,
+            recomputed_buckets: recomputed,
+        })
+    }
+
+    /// Raw points of `ids` (ascending) in `range` from segments and heads, merged per field
+    /// (last-write-wins when `lww`); one entry per id.
+    pub(super) fn read_raw(
+        &self,
+        view: &View,
+        ids: &[SeriesId],
+        fields: Option<&[&str]>,
+        range: TimeRange,
+        lww: bool,
+    ) -> Result<Vec<Vec<FieldColumn>>, EngineError> {
+        let mut parts: Vec<Vec<FieldColumn>> = (0..ids.len()).map(|_| Vec::new()).collect();
+        // Segments first, without holding any head lock, so a long read never stalls the
+        // writer. Oldest segment first, so parts stay in write order for last-write-wins; each
+        // segment walks its blocks once for all the series (`read_many`).
+        for seg in view
+            .segments
+            .iter()
+            .filter(|s| range.overlaps(s.meta().min_ts, s.meta().max_ts))
+        {
+            for (id, cols) in seg.read_many(ids, fields, range)? {
+                if let Ok(slot) = ids.binary_search(&id) {
+                    parts[slot].extend(cols);
+                }
+            }
+        }
+        // The view's Arcs keep a head that a flush completes meanwhile alive and unchanged.
+        for h in view.frozen.iter().chain(std::iter::once(&view.active)) {
+            let h = read(h);
+            for (p, cols) in parts.iter_mut().zip(h.read_many(ids, fields, range)) {
+                p.extend(cols);
+            }
+        }
+        Ok(ids
+            .iter()
+            .zip(parts)
+            .map(|(&id, p)| merge_columns(id, p, lww))
+            .collect())
+    }
+}
+
+/// Unflushed points of `ids` in `range`, merged per field; one entry per id.
+fn read_heads(
+    view: &View,
+    ids: &[SeriesId],
+    fields: Option<&[&str]>,
+    range: TimeRange,
+    lww: bool,
+) -> Vec<Vec<FieldColumn>> {
+    let mut parts: Vec<Vec<FieldColumn>> = (0..ids.len()).map(|_| Vec::new()).collect();
+    for h in view.frozen.iter().chain(std::iter::once(&view.active)) {
+        let h = read(h);
+        for (p, cols) in parts.iter_mut().zip(h.read_many(ids, fields, range)) {
+            p.extend(cols);
+        }
+    }
+    ids.iter()
+        .zip(parts)
+        .map(|(&id, p)| merge_columns(id, p, lww))
+        .collect()
+}
+
+fn merge_into(out: &mut BTreeMap<Nanos, RollupBucket>, b: RollupBucket) -> Result<(), EngineError> {
+    match out.get_mut(&b.start) {
+        Some(old) => old.merge(&b)?,
+        None => {
+            out.insert(b.start, b);
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const M: i64 = 60_000_000_000;
+    const H: i64 = 60 * M;
+    const D: i64 = 24 * H;
+
+    #[test]
+    fn plan_uses_the_coarsest_tier_inside_and_finer_ones_at_the_edges() {
+        let r = TimeRange::new(D - H - M - 5, 2 * D + 2 * H + 3 * M + 7);
+        let p = plan(r, None);
+        let want = vec![
+            (TimeRange::new(D - H - M - 5, D - H - M), Source::Raw),
+            (
+                TimeRange::new(D - H - M, D - H),
+                Source::Rollup(Tier::Minute),
+            ),
+            (TimeRange::new(D - H, D), Source::Rollup(Tier::Hour)),
+            (TimeRange::new(D, 2 * D), Source::Rollup(Tier::Day)),
+            (
+                TimeRange::new(2 * D, 2 * D + 2 * H),
+                Source::Rollup(Tier::Hour),
+            ),
+            (
+                TimeRange::new(2 * D + 2 * H, 2 * D + 2 * H + 3 * M),
+                Source::Rollup(Tier::Minute),
+            ),
+            (
+                TimeRange::new(2 * D + 2 * H + 3 * M, 2 * D + 2 * H + 3 * M + 7),
+                Source::Raw,
+            ),
+        ];
+        assert_eq!(p, want);
+        // The pieces tile the range.
+        for w in p.windows(2) {
+            assert_eq!(w[0].0.end, w[1].0.start);
+        }
+    }
+
+    #[test]
+    fn plan_respects_the_bucket_width() {
+        // 5 minute buckets: hours divide nothing, minutes do.
+        let r = TimeRange::new(0, 2 * H);
+        assert_eq!(
+            plan(r, Some(5 * M)),
+            vec![(r, Source::Rollup(Tier::Minute))]
+        );
+        // 90 second buckets: no tier divides them, so raw.
+        assert_eq!(plan(r, Some(90_000_000_000)), vec![(r, Source::Raw)]);
+        // Hour buckets over two hours: the hour tier.
+        assert_eq!(plan(r, Some(H)), vec![(r, Source::Rollup(Tier::Hour))]);
+        assert_eq!(plan(TimeRange::new(5, 5), None), vec![]);
+    }
+
+    #[test]
+    fn plan_handles_negative_and_extreme_instants() {
+        let r = TimeRange::new(-H - 1, H + 1);
+        let p = plan(r, None);
+        assert_eq!(p.first().map(|x| x.0.start), Some(-H - 1));
+        assert_eq!(p.last().map(|x| x.0.end), Some(H + 1));
+        let all = plan(TimeRange::ALL, None);
+        assert_eq!(all.first().map(|x| x.0.start), Some(TimeRange::ALL.start));
+        assert_eq!(all.last().map(|x| x.0.end), Some(TimeRange::ALL.end));
+    }
+}

@@ -1,0 +1,486 @@
+//! Rollups through the database: every tier's answer equals a brute-force computation over the
+//! raw points (with late, duplicate and last-write-wins writes, across flushes, compactions and
+//! a reopen); quantiles from merged sketches stay within the configured accuracy; retention per
+//! tier hides data at once and compaction removes it from disk.
+#![allow(clippy::unwrap_used)]
+
+use proptest::prelude::*;
+use std::collections::BTreeMap;
+use std::time::Duration;
+use tally_engine::rollup::{exact_quantile, Tier};
+use tally_engine::{
+    ColumnValues, Db, FieldValueRef, Keep, Level, Options, PointScratch, RetentionPolicy,
+    RollupQuery, Selector, Source, TimeRange, WriteBatch,
+};
+
+const S: i64 = 1_000_000_000;
+const M: i64 = 60 * S;
+const H: i64 = 60 * M;
+const D: i64 = 24 * H;
+/// 2024-10-03T03:00:17Z: not aligned to any tier.
+const BASE: i64 = 20_000 * D + 3 * H + 17 * S;
+
+fn opts() -> Options {
+    Options {
+        retention: RetentionPolicy::forever(),
+        ..Options::default()
+    }
+}
+
+/// (series tag, field value, timestamp)
+type Pt = (u8, i64, i64);
+
+fn batch(measurement: &str, points: &[Pt]) -> WriteBatch {
+    let mut b = WriteBatch::new();
+    let mut s = PointScratch::new();
+    for &(series, v, ts) in points {
+        let tag = format!("s{series}");
+        let mut p = b.point(&mut s, measurement);
+        p.tag("s", &tag);
+        p.field("v", FieldValueRef::Integer(v));
+        p.finish(ts).unwrap();
+    }
+    b
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Agg {
+    count: u64,
+    sum: i128,
+    min: i64,
+    max: i64,
+}
+
+/// Per series tag, per output bucket start: the aggregate of field `v`.
+type Answer = BTreeMap<String, BTreeMap<i64, Agg>>;
+
+fn out_start(range: TimeRange, width: Option<i64>, t: i64) -> i64 {
+    match width {
+        None => range.start,
+        Some(w) => t - t.rem_euclid(w),
+    }
+}
+
+fn brute(db: &Db, m: &str, range: TimeRange, width: Option<i64>) -> Answer {
+    let mut out = Answer::new();
+    for s in db
+        .read(&Selector::measurement(m), range, Some(&["v"]))
+        .unwrap()
+    {
+        let tag = s.series.tags[0].1.clone();
+        for c in s.fields {
+            let ColumnValues::Integer(v) = c.values else {
+                panic!("v is an integer field")
+            };
+            for (t, x) in c.ts.into_iter().zip(v) {
+                let e = out
+                    .entry(tag.clone())
+                    .or_default()
+                    .entry(out_start(range, width, t))
+                    .or_insert(Agg {
+                        count: 0,
+                        sum: 0,
+                        min: i64::MAX,
+                        max: i64::MIN,
+                    });
+                e.count += 1;
+                e.sum += i128::from(x);
+                e.min = e.min.min(x);
+                e.max = e.max.max(x);
+            }
+        }
+    }
+    out
+}
+
+fn rolled(db: &Db, m: &str, range: TimeRange, width: Option<i64>) -> (Answer, Vec<Source>) {
+    let sel = Selector::measurement(m);
+    let a = db
+        .rollup(&RollupQuery {
+            selector: &sel,
+            range,
+            width: width.map(|w| Duration::from_nanos(w as u64)),
+            fields: Some(&["v"]),
+        })
+        .unwrap();
+    let mut out = Answer::new();
+    for s in a.series {
+        let tag = s.series.tags[0].1.clone();
+        for f in s.fields {
+            assert_eq!(f.name, "v");
+            for b in f.buckets {
+                out.entry(tag.clone()).or_default().insert(
+                    b.start,
+                    Agg {
+                        count: b.agg.count,
+                        sum: b.agg.int_sum.expect("integer sums stay exact"),
+                        min: b.agg.min as i64,
+                        max: b.agg.max as i64,
+                    },
+                );
+            }
+        }
+    }
+    (out, a.sources.into_iter().map(|(_, s)| s).collect())
+}
+
+fn check_all(db: &Db, m: &str, ranges: &[TimeRange]) -> Result<(), TestCaseError> {
+    for &range in ranges {
+        for width in [None, Some(M), Some(5 * M), Some(H), Some(D), Some(90 * S)] {
+            let want = brute(db, m, range, width);
+            let (got, sources) = rolled(db, m, range, width);
+            prop_assert_eq!(
+                &got,
+                &want,
+                "{} range {:?} width {:?} sources {:?}",
+                m,
+                range,
+                width,
+                sources
+            );
+        }
+    }
+    Ok(())
+}
+
+/// A write step: a batch of points, then maybe a flush and a compaction.
+#[derive(Debug, Clone)]
+struct Step {
+    points: Vec<Pt>,
+    flush: bool,
+    compact: bool,
+}
+
+fn steps() -> impl Strategy<Value = Vec<Step>> {
+    let point = (0u8..3, -1000i64..1000, 0i64..(3 * D / S)).prop_map(|(s, v, sec)| {
+        // Seconds, so rewrites of the same timestamp are common enough.
+        (s, v, BASE + sec * S)
+    });
+    let step = (
+        prop::collection::vec(point, 1..60),
+        any::<bool>(),
+        prop::bool::weighted(0.2),
+    )
+        .prop_map(|(points, flush, compact)| Step {
+            points,
+            flush,
+            compact,
+        });
+    prop::collection::vec(step, 1..8)
+}
+
+fn run_steps(db: &Db, m: &str, steps: &[Step], replay: bool) {
+    let mut prev: &[Pt] = &[];
+    for st in steps {
+        db.write(batch(m, &st.points)).unwrap();
+        if replay {
+            // Half of the previous step's points again with new values, usually after a flush
+            // committed them: a retried batch (events: counted twice, as sent) or a re-ingest
+            // (metrics: replaces the stored points).
+            let again: Vec<Pt> = prev.iter().map(|&(s, v, t)| (s, v + 7, t)).collect();
+            if !again.is_empty() {
+                db.write(batch(m, &again[..again.len().div_ceil(2)]))
+                    .unwrap();
+            }
+        }
+        if st.flush {
+            db.flush().unwrap();
+        }
+        if st.compact {
+            db.compact().unwrap();
+        }
+        prev = &st.points;
+    }
+}
+
+fn ranges(extra: (i64, i64)) -> Vec<TimeRange> {
+    let (a, b) = (extra.0.min(extra.1), extra.0.max(extra.1) + 1);
+    vec![
+        TimeRange::new(BASE - H, BASE + 3 * D + H),
+        TimeRange::new(BASE + a * S, BASE + b * S),
+        // A whole aligned day and hour.
+        TimeRange::new(20_001 * D, 20_002 * D),
+        TimeRange::new(20_001 * D + 5 * H, 20_001 * D + 6 * H),
+    ]
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 32, ..ProptestConfig::default() })]
+
+    /// Metrics (last write wins) and events (every point counts): every tier and width equals
+    /// the brute force, before and after a reopen and a final compaction.
+    #[test]
+    fn every_tier_equals_brute_force(
+        steps in steps(),
+        replay in any::<bool>(),
+        extra in (0i64..(3 * D / S), 0i64..(3 * D / S)),
+    ) {
+        let dir = tempfile::tempdir().unwrap();
+        let ranges = ranges(extra);
+        {
+            let db = Db::open(dir.path(), opts()).unwrap();
+            for m in ["metric", "requests"] {
+                run_steps(&db, m, &steps, replay);
+                check_all(&db, m, &ranges)?;
+            }
+            db.close().unwrap();
+        }
+        let db = Db::open(dir.path(), opts()).unwrap();
+        db.compact().unwrap();
+        for m in ["metric", "requests"] {
+            check_all(&db, m, &ranges)?;
+        }
+    }
+}
+
+#[test]
+fn a_full_day_is_served_by_the_day_tier_and_edges_by_finer_ones() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = Db::open(dir.path(), opts()).unwrap();
+    let pts: Vec<Pt> = (0..2000).map(|i| (0, i, BASE + i * 97 * S)).collect();
+    db.write(batch("requests", &pts)).unwrap();
+    db.flush().unwrap();
+    let range = TimeRange::new(20_000 * D + 30 * S, 20_002 * D + H + M + 5 * S);
+    let (got, sources) = rolled(&db, "requests", range, None);
+    assert_eq!(
+        sources,
+        [
+            Source::Raw,
+            Source::Rollup(Tier::Minute),
+            Source::Rollup(Tier::Hour),
+            Source::Rollup(Tier::Day),
+            Source::Rollup(Tier::Hour),
+            Source::Rollup(Tier::Minute),
+            Source::Raw,
+        ]
+    );
+    assert_eq!(got, brute(&db, "requests", range, None));
+}
+
+#[test]
+fn unflushed_rewrites_of_flushed_metric_points_are_not_double_counted() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = Db::open(dir.path(), opts()).unwrap();
+    let pts: Vec<Pt> = (0..100).map(|i| (0, i, BASE + i * M)).collect();
+    db.write(batch("cost", &pts)).unwrap();
+    db.flush().unwrap();
+    // Rewrite ten points (vendor re-ingest) and leave them in the head.
+    let again: Vec<Pt> = (0..10).map(|i| (0, 1000 + i, BASE + i * M)).collect();
+    db.write(batch("cost", &again)).unwrap();
+    let range = TimeRange::new(BASE - D, BASE + D);
+    let sel = Selector::measurement("cost");
+    let a = db
+        .rollup(&RollupQuery {
+            selector: &sel,
+            range,
+            width: None,
+            fields: None,
+        })
+        .unwrap();
+    assert!(a.recomputed_buckets > 0, "{a:?}");
+    assert_eq!(
+        rolled(&db, "cost", range, None).0,
+        brute(&db, "cost", range, None)
+    );
+    let total = &rolled(&db, "cost", range, None).0["s0"][&range.start];
+    assert_eq!(total.count, 100);
+    assert_eq!(
+        total.sum,
+        (10..100).sum::<i128>() + (1000..1010).sum::<i128>()
+    );
+    // Flushed, the rewrite becomes replacement buckets; still exact.
+    db.flush().unwrap();
+    assert_eq!(
+        rolled(&db, "cost", range, None).0,
+        brute(&db, "cost", range, None)
+    );
+    db.compact().unwrap();
+    assert_eq!(
+        rolled(&db, "cost", range, None).0,
+        brute(&db, "cost", range, None)
+    );
+}
+
+/// A small deterministic generator (xorshift64*), so failures reproduce.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> f64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        (self.0.wrapping_mul(0x2545_f491_4f6c_dd1d) >> 11) as f64 / (1u64 << 53) as f64
+    }
+
+    fn normal(&mut self) -> f64 {
+        let (u, v) = (self.next().max(1e-300), self.next());
+        (-2.0 * u.ln()).sqrt() * (2.0 * std::f64::consts::PI * v).cos()
+    }
+}
+
+/// Draws the i-th value of a distribution.
+type Shape = fn(&mut Rng, usize) -> f64;
+
+#[test]
+fn quantiles_of_merged_sketches_are_within_the_relative_accuracy() {
+    let shapes: [(&str, Shape); 4] = [
+        ("log-normal", |r, _| (4.0 + r.normal()).exp()),
+        ("bimodal", |r, i| {
+            if i % 3 == 0 {
+                800.0 + 50.0 * r.normal()
+            } else {
+                20.0 + 2.0 * r.normal().abs()
+            }
+        }),
+        ("constant", |_, _| 42.0),
+        ("one huge outlier", |r, i| {
+            if i == 777 {
+                1e9
+            } else {
+                10.0 + r.next() * 5.0
+            }
+        }),
+    ];
+    for (name, shape) in shapes {
+        let dir = tempfile::tempdir().unwrap();
+        let db = Db::open(dir.path(), opts()).unwrap();
+        let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
+        let mut all = Vec::new();
+        // Four endpoints, six flushes: the answer merges many sketches across series and files.
+        for round in 0..6 {
+            let mut b = WriteBatch::new();
+            let mut s = PointScratch::new();
+            for i in 0..2000usize {
+                let v = shape(&mut rng, round * 2000 + i);
+                all.push(v);
+                let ep = format!("/e{}", i % 4);
+                let mut p = b.point(&mut s, "requests");
+                p.tag("endpoint", &ep);
+                p.field("latency_ms", FieldValueRef::Float(v));
+                p.finish(BASE + (round as i64 * 2000 + i as i64) * 7 * S)
+                    .unwrap();
+            }
+            db.write(b).unwrap();
+            db.flush().unwrap();
+        }
+        let sel = Selector::measurement("requests");
+        let a = db
+            .rollup(&RollupQuery {
+                selector: &sel,
+                range: TimeRange::new(BASE - D, BASE + 2 * D),
+                width: None,
+                fields: Some(&["latency_ms"]),
+            })
+            .unwrap();
+        let mut merged: Option<tally_engine::rollup::Distribution> = None;
+        for s in &a.series {
+            for b in &s.fields[0].buckets {
+                let d = b.dist.clone().expect("latency fields carry a sketch");
+                match &mut merged {
+                    None => merged = Some(d),
+                    Some(m) => m.merge(&d).unwrap(),
+                }
+            }
+        }
+        let merged = merged.unwrap();
+        assert_eq!(merged.count(), all.len() as u64, "{name}");
+        for q in [0.5, 0.95, 0.99] {
+            let exact = exact_quantile(&all, q).unwrap();
+            let est = merged.quantile(q).unwrap();
+            assert!(
+                (est - exact).abs() <= 0.01 * exact.abs() + 1e-9,
+                "{name} p{}: {est} vs exact {exact}",
+                q * 100.0
+            );
+        }
+    }
+}
+
+#[test]
+fn tier_retention_hides_at_once_and_compaction_removes_from_disk() {
+    let now = tally_engine::retention::now_nanos();
+    let dir = tempfile::tempdir().unwrap();
+    let db = Db::open(dir.path(), opts()).unwrap();
+    let old = now - 5 * D;
+    let pts: Vec<Pt> = vec![(0, 1, old), (0, 2, old + S), (0, 3, now - H)];
+    db.write(batch("requests", &pts)).unwrap();
+    db.flush().unwrap();
+    let range = TimeRange::new(now - 10 * D, now);
+    let minutes = |db: &Db| -> u64 {
+        rolled(db, "requests", range, Some(M)).0["s0"]
+            .values()
+            .map(|a| a.count)
+            .sum()
+    };
+    assert_eq!(minutes(&db), 3);
+    // Minute rollups of `requests` kept 2 days; raw kept 1 day; hours forever.
+    let two_days = Keep::For(Duration::from_secs(2 * 86_400));
+    db.set_retention(
+        Some("requests"),
+        Level::Rollup(Tier::Minute),
+        Some(two_days),
+    );
+    db.set_retention(
+        Some("requests"),
+        Level::Raw,
+        Some(Keep::For(Duration::from_secs(86_400))),
+    );
+    assert_eq!(minutes(&db), 1, "old minutes hidden at once");
+    let hours = rolled(&db, "requests", range, Some(H)).0;
+    assert_eq!(
+        hours["s0"].values().map(|a| a.count).sum::<u64>(),
+        3,
+        "hours stay"
+    );
+    assert_eq!(
+        db.read(&Selector::measurement("requests"), range, None)
+            .unwrap()[0]
+            .fields[0]
+            .ts
+            .len(),
+        1
+    );
+
+    db.compact().unwrap();
+    // On disk: lift the retention again and the expired data does not come back.
+    db.set_retention(Some("requests"), Level::Rollup(Tier::Minute), None);
+    db.set_retention(Some("requests"), Level::Raw, None);
+    assert_eq!(
+        minutes(&db),
+        1,
+        "old minute buckets were deleted by compaction"
+    );
+    assert_eq!(
+        db.read(&Selector::measurement("requests"), range, None)
+            .unwrap()[0]
+            .fields[0]
+            .ts
+            .len(),
+        1,
+        "old raw points were deleted by compaction"
+    );
+    let hours = rolled(&db, "requests", range, Some(H)).0;
+    assert_eq!(hours["s0"].values().map(|a| a.count).sum::<u64>(), 3);
+}
+
+#[test]
+fn a_width_no_tier_divides_is_served_from_raw_and_a_zero_width_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = Db::open(dir.path(), opts()).unwrap();
+    db.write(batch("requests", &[(0, 5, BASE)])).unwrap();
+    db.flush().unwrap();
+    let range = TimeRange::new(BASE - H, BASE + H);
+    let (got, sources) = rolled(&db, "requests", range, Some(90 * S));
+    assert_eq!(sources, [Source::Raw]);
+    assert_eq!(got, brute(&db, "requests", range, Some(90 * S)));
+    let sel = Selector::measurement("requests");
+    let err = db
+        .rollup(&RollupQuery {
+            selector: &sel,
+            range,
+            width: Some(Duration::ZERO),
+            fields: None,
+        })
+        .unwrap_err();
+    assert!(err.to_string().contains("width must be positive"), "{err}");
+}
