@@ -22,19 +22,31 @@
 //! sync = "batch"                 # or "interval" with sync_interval_ms
 //! sync_interval_ms = 100
 //! event_measurements = ["requests"]
-//! retention = { }                # raw retention per measurement, e.g. { requests = "90d" }
+//! distribution_fields = []       # fields with quantile sketches besides latency*
+//! sketch_accuracy = 0.01         # relative error of p50/p95/p99 from rollups
+//! compaction_mb_per_s = 64       # compaction's disk budget in MiB/s; 0 = unthrottled
 //! head_max_mb = 256
 //! flush_interval_s = 600
 //! write_queue = 64
+//!
+//! [retention]                    # how long each level is kept; "forever" never expires
+//! raw = "7d"
+//! minute = "90d"
+//! hour = "2y"
+//! day = "forever"
+//! [retention.measurements.cost]  # per-measurement overrides, any subset of the keys
+//! raw = "forever"
 //! ```
 //! An unknown key is an error that names the key, the file and the line, so a typo never passes
-//! silently.
+//! silently; so is a retention value that is not a duration or `forever`.
 
 use crate::cli::{ServeArgs, DEFAULT_HTTP_ADDR, DEFAULT_TCP_ADDR};
-use serde::Deserialize;
+use serde::{Deserialize, Deserializer};
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
-use tally_engine::{Options, SyncPolicy};
+use tally_engine::rollup::RelativeAccuracy;
+use tally_engine::{Keep, Level, Options, SyncPolicy};
 use tally_ingest::line_protocol::Limits;
 use thiserror::Error;
 
@@ -76,7 +88,7 @@ pub(crate) enum ConfigError {
     #[error("bad config value {key} in {origin}: {message}")]
     Value {
         /// `[section] key`.
-        key: &'static str,
+        key: String,
         /// The file, or "the defaults".
         origin: String,
         /// What is wrong and what is allowed.
@@ -94,6 +106,8 @@ pub(crate) struct FileConfig {
     pub(crate) limits: LimitsSection,
     /// `[storage]`
     pub(crate) storage: StorageSection,
+    /// `[retention]`
+    pub(crate) retention: RetentionSection,
 }
 
 /// `[server]` of the config file.
@@ -146,14 +160,96 @@ pub(crate) struct StorageSection {
     pub(crate) sync_interval_ms: Option<u64>,
     /// Measurements kept as event streams (every point kept).
     pub(crate) event_measurements: Option<Vec<String>>,
-    /// Raw retention per measurement, e.g. `{ requests = "90d" }`.
-    pub(crate) retention: Option<std::collections::BTreeMap<String, String>>,
+    /// Fields whose rollups carry a quantile sketch, besides `latency*`.
+    pub(crate) distribution_fields: Option<Vec<String>>,
+    /// Relative accuracy of the quantile sketches (0.01 = 1%).
+    pub(crate) sketch_accuracy: Option<f64>,
+    /// Compaction's read plus write budget in MiB/s (fractions allowed); 0 = unthrottled.
+    pub(crate) compaction_mb_per_s: Option<f64>,
+    /// The retention key of older versions, now the `[retention]` section: kept only to say
+    /// so when an old config still has it.
+    pub(crate) retention: Option<toml::Value>,
     /// Head size that triggers a flush, in MiB.
     pub(crate) head_max_mb: Option<usize>,
     /// Longest time between flushes, in seconds.
     pub(crate) flush_interval_s: Option<u64>,
     /// Batches that may wait for the writer before writes block.
     pub(crate) write_queue: Option<usize>,
+}
+
+/// `[retention]` of the config file: the default keep of each level, and per-measurement
+/// overrides under `[retention.measurements.NAME]`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub(crate) struct RetentionSection {
+    /// Raw points.
+    pub(crate) raw: Option<KeepSetting>,
+    /// 1 minute rollups.
+    pub(crate) minute: Option<KeepSetting>,
+    /// 1 hour rollups.
+    pub(crate) hour: Option<KeepSetting>,
+    /// 1 day rollups.
+    pub(crate) day: Option<KeepSetting>,
+    /// Overrides by measurement name.
+    pub(crate) measurements: BTreeMap<String, LevelsSection>,
+}
+
+/// `[retention.measurements.NAME]`: the levels this measurement keeps differently.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub(crate) struct LevelsSection {
+    /// Raw points.
+    pub(crate) raw: Option<KeepSetting>,
+    /// 1 minute rollups.
+    pub(crate) minute: Option<KeepSetting>,
+    /// 1 hour rollups.
+    pub(crate) hour: Option<KeepSetting>,
+    /// 1 day rollups.
+    pub(crate) day: Option<KeepSetting>,
+}
+
+impl LevelsSection {
+    /// The levels that are set, finest first.
+    fn levels(&self) -> impl Iterator<Item = (Level, Keep)> + '_ {
+        Level::ALL
+            .into_iter()
+            .zip([&self.raw, &self.minute, &self.hour, &self.day])
+            .filter_map(|(level, k)| k.map(|k| (level, k.0)))
+    }
+}
+
+impl RetentionSection {
+    fn default_levels(&self) -> LevelsSection {
+        LevelsSection {
+            raw: self.raw,
+            minute: self.minute,
+            hour: self.hour,
+            day: self.day,
+        }
+    }
+}
+
+/// A retention value: `"forever"` or a duration such as `"90d"`. Checked while the file is
+/// parsed, so a bad value is reported with its line like a syntax error.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct KeepSetting(pub(crate) Keep);
+
+impl<'de> Deserialize<'de> for KeepSetting {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Visitor;
+        impl serde::de::Visitor<'_> for Visitor {
+            type Value = KeepSetting;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a duration such as \"90d\" or \"2y\", or \"forever\"")
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<KeepSetting, E> {
+                crate::retention::parse_keep(v)
+                    .map(KeepSetting)
+                    .map_err(E::custom)
+            }
+        }
+        d.deserialize_str(Visitor)
+    }
 }
 
 /// Everything `tally serve` runs with, after precedence is applied.
@@ -242,8 +338,8 @@ pub(crate) fn resolve_with(
     let origin = config_file
         .as_ref()
         .map_or_else(|| "the defaults".to_owned(), |p| p.display().to_string());
-    let bad = |key: &'static str, message: String| ConfigError::Value {
-        key,
+    let bad = |key: &str, message: String| ConfigError::Value {
+        key: key.to_owned(),
         origin: origin.clone(),
         message,
     };
@@ -336,12 +432,45 @@ pub(crate) fn resolve_with(
         }
         engine.event_measurements = m;
     }
-    if let Some(r) = s.retention {
-        for (m, text) in r {
-            let keep = crate::duration::parse(&text)
-                .map_err(|e| bad("[storage] retention", format!("{m}: {e}")))?;
-            engine.retention.push((m, keep));
+    if s.retention.is_some() {
+        return Err(bad(
+            "[storage] retention",
+            "retention has its own section now: replace `[storage] retention = { requests = \"90d\" }` \
+             with `[retention.measurements.requests]` and `raw = \"90d\"` (see docs/configuration.md)"
+                .to_owned(),
+        ));
+    }
+    if let Some(fields) = s.distribution_fields {
+        if let Some(empty) = fields.iter().position(|f| f.is_empty()) {
+            return Err(bad(
+                "[storage] distribution_fields",
+                format!("entry {} is empty; list field names", empty + 1),
+            ));
         }
+        engine.distribution_fields = fields;
+    }
+    if let Some(alpha) = s.sketch_accuracy {
+        engine.sketch_accuracy = RelativeAccuracy::new(alpha).map_err(|_| {
+            bad(
+                "[storage] sketch_accuracy",
+                format!(
+                    "{alpha} is outside {} to {}; give the relative error as a fraction, e.g. 0.01 for 1%",
+                    f64::from(RelativeAccuracy::MIN_UNITS) / 1e4,
+                    f64::from(RelativeAccuracy::MAX_UNITS) / 1e4
+                ),
+            )
+        })?;
+    }
+    if let Some(mb) = s.compaction_mb_per_s {
+        let bytes = mb * f64::from(1u32 << 20);
+        if !(bytes.is_finite() && (bytes == 0.0 || bytes >= 1.0)) {
+            return Err(bad(
+                "[storage] compaction_mb_per_s",
+                format!("{mb} is not a budget; give MiB per second, e.g. 64 or 0.5, or 0 for unthrottled"),
+            ));
+        }
+        // Float to int saturates, so a huge budget is simply unthrottled in effect.
+        engine.compaction_bytes_per_sec = (bytes > 0.0).then_some(bytes.round() as u64);
     }
     if let Some(mb) = at_least_one("[storage] head_max_mb", s.head_max_mb.map(|v| v as u64))? {
         engine.head_max_bytes = (mb as usize).saturating_mul(1 << 20);
@@ -351,6 +480,22 @@ pub(crate) fn resolve_with(
     }
     if let Some(q) = at_least_one("[storage] write_queue", s.write_queue.map(|v| v as u64))? {
         engine.write_queue = q as usize;
+    }
+
+    let r = file.retention;
+    for (level, keep) in r.default_levels().levels() {
+        engine.retention.set(None, level, Some(keep));
+    }
+    for (m, levels) in &r.measurements {
+        if m.is_empty() {
+            return Err(bad(
+                "[retention.measurements]",
+                "a measurement name is empty; write [retention.measurements.NAME]".to_owned(),
+            ));
+        }
+        for (level, keep) in levels.levels() {
+            engine.retention.set(Some(m), level, Some(keep));
+        }
     }
 
     Ok(Settings {
@@ -493,7 +638,9 @@ mod tests {
                 sync = "interval"
                 sync_interval_ms = 250
                 event_measurements = ["requests", "clicks"]
-                retention = { requests = "90d" }
+                distribution_fields = ["tokens", "cost_usd"]
+                sketch_accuracy = 0.005
+                compaction_mb_per_s = 10
                 head_max_mb = 8
                 flush_interval_s = 60
                 write_queue = 4
@@ -513,10 +660,13 @@ mod tests {
             SyncPolicy::Interval(Duration::from_millis(250))
         );
         assert_eq!(s.engine.event_measurements, vec!["requests", "clicks"]);
+        assert_eq!(s.engine.distribution_fields, vec!["tokens", "cost_usd"]);
+        assert!(s.engine.is_distribution_field("cost_usd"));
         assert_eq!(
-            s.engine.retention,
-            vec![("requests".to_owned(), Duration::from_secs(90 * 86_400))]
+            s.engine.sketch_accuracy,
+            RelativeAccuracy::new(0.005).unwrap()
         );
+        assert_eq!(s.engine.compaction_bytes_per_sec, Some(10 << 20));
         assert_eq!(s.engine.head_max_bytes, 8 << 20);
         assert_eq!(s.engine.flush_interval, Duration::from_secs(60));
         assert_eq!(s.engine.write_queue, 4);
@@ -533,12 +683,130 @@ mod tests {
     }
 
     #[test]
+    fn compaction_budget_zero_is_unthrottled() {
+        let s = resolve_with(
+            &ServeArgs::default(),
+            file("[storage]\ncompaction_mb_per_s = 0\n"),
+        )
+        .unwrap();
+        assert_eq!(s.engine.compaction_bytes_per_sec, None);
+        let s = resolve_with(
+            &ServeArgs::default(),
+            file("[storage]\ncompaction_mb_per_s = 0.5\n"),
+        )
+        .unwrap();
+        assert_eq!(s.engine.compaction_bytes_per_sec, Some(512 << 10));
+        let d = resolve_with(&ServeArgs::default(), None).unwrap();
+        assert_eq!(d.engine.compaction_bytes_per_sec, Some(64 << 20));
+    }
+
+    #[test]
+    fn retention_section_sets_defaults_and_per_measurement_overrides() {
+        let s = resolve_with(
+            &ServeArgs::default(),
+            file(
+                r#"
+                [retention]
+                raw = "2d"
+                hour = "3y"
+                [retention.measurements.cost]
+                raw = "forever"
+                day = "10y"
+                [retention.measurements.requests]
+                minute = "30d"
+                "#,
+            ),
+        )
+        .unwrap();
+        let p = &s.engine.retention;
+        let days = |n: u64| Keep::For(Duration::from_secs(n * 86_400));
+        let [raw, minute, hour, day] = Level::ALL;
+        assert_eq!(p.keep("other", raw), days(2));
+        assert_eq!(
+            p.keep("other", minute),
+            days(90),
+            "unset levels keep the default"
+        );
+        assert_eq!(p.keep("other", hour), days(3 * 365));
+        assert_eq!(p.keep("other", day), Keep::Forever);
+        assert_eq!(p.keep("cost", raw), Keep::Forever);
+        assert_eq!(p.keep("cost", minute), days(90));
+        assert_eq!(p.keep("cost", day), days(3650));
+        assert_eq!(p.keep("requests", raw), days(2));
+        assert_eq!(p.keep("requests", minute), days(30));
+        assert_eq!(p.measurements.len(), 2);
+    }
+
+    #[test]
+    fn bad_retention_values_name_the_key_and_line() {
+        for (text, line, needle) in [
+            (
+                "[retention]\nraw = \"7d\"\nhour = \"2x\"\n",
+                3,
+                "use s, m, h, d, w or y",
+            ),
+            ("[retention]\nday = \"never\"\n", 2, "forever"),
+            ("[retention]\nminute = 90\n", 2, "a duration such as"),
+            ("[retention.measurements.cost]\n\nraw = \"0d\"\n", 3, "zero"),
+            ("[retention.measurements.cost]\nweek = \"1d\"\n", 2, "week"),
+            ("[retention]\nweek = \"1d\"\n", 2, "week"),
+        ] {
+            let msg = parse_file(Path::new("t.toml"), text)
+                .unwrap_err()
+                .to_string();
+            assert!(msg.contains("t.toml"), "{text}: {msg}");
+            assert!(msg.contains(&format!("line {line}")), "{text}: {msg}");
+            assert!(msg.contains(needle), "{text}: {msg}");
+            let key = text
+                .lines()
+                .nth(line - 1)
+                .unwrap()
+                .split(' ')
+                .next()
+                .unwrap();
+            assert!(
+                msg.contains(key),
+                "{text}: the error does not name {key}: {msg}"
+            );
+        }
+    }
+
+    #[test]
+    fn the_old_storage_retention_key_says_where_it_moved() {
+        let err = resolve_with(
+            &ServeArgs::default(),
+            file("[storage]\nretention = { requests = \"90d\" }\n"),
+        )
+        .unwrap_err();
+        let msg = err.to_string();
+        assert!(msg.contains("[retention.measurements.requests]"), "{msg}");
+    }
+
+    #[test]
     fn bad_values_name_key_and_file() {
         for (text, key) in [
             ("[storage]\nwrite_queue = 0\n", "write_queue"),
             ("[storage]\nsync_interval_ms = 10\n", "sync_interval_ms"),
             ("[server]\nmax_body_bytes = 10\n", "max_line_bytes"),
             ("[storage]\nsync = \"sometimes\"\n", "sometimes"),
+            ("[storage]\nsketch_accuracy = 0.9\n", "sketch_accuracy"),
+            ("[storage]\nsketch_accuracy = 0\n", "sketch_accuracy"),
+            (
+                "[storage]\ndistribution_fields = [\"\"]\n",
+                "distribution_fields",
+            ),
+            (
+                "[storage]\ncompaction_mb_per_s = -1\n",
+                "compaction_mb_per_s",
+            ),
+            (
+                "[storage]\ncompaction_mb_per_s = nan\n",
+                "compaction_mb_per_s",
+            ),
+            (
+                "[retention.measurements.\"\"]\nraw = \"1d\"\n",
+                "retention.measurements",
+            ),
         ] {
             let err = parse_file(Path::new("t.toml"), text)
                 .and_then(|f| resolve_with(&ServeArgs::default(), Some(("t.toml".into(), f))))

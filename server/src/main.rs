@@ -13,6 +13,7 @@ mod lines;
 mod logging;
 mod metrics;
 mod points;
+mod retention;
 mod serve;
 mod shutdown;
 mod tcp;

@@ -8,6 +8,7 @@ use std::fmt::Write as _;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::sync::Mutex;
 use std::time::Duration;
+use tally_engine::rollup::Tier;
 use tally_engine::Stats;
 
 /// Where points arrived.
@@ -238,6 +239,30 @@ impl Metrics {
             "Bytes of segment files on disk.",
             stats.segment_bytes,
         );
+        gauge1(
+            &mut out,
+            "tally_rollup_files",
+            "Rollup files serving (each holds the 1m, 1h and 1d tiers of one partition).",
+            stats.rollup_files,
+        );
+        let by_tier: Vec<(String, u64)> = Tier::ALL
+            .iter()
+            .zip(stats.rollup_bytes)
+            .map(|(t, b)| (format!("tier=\"{}\"", t.name()), b))
+            .collect();
+        labelled(
+            &mut out,
+            "tally_rollup_bytes",
+            "gauge",
+            "Compressed bytes of each rollup tier on disk.",
+            &by_tier,
+        );
+        counter(
+            &mut out,
+            "tally_compaction_bytes_total",
+            "Bytes compaction read and wrote since start.",
+            stats.compaction_bytes,
+        );
         gauge1(&mut out, "tally_series", "Series known.", stats.series);
         gauge1(
             &mut out,
@@ -392,6 +417,9 @@ mod tests {
         let stats = Stats {
             points_written: 13,
             series: 2,
+            rollup_files: 3,
+            rollup_bytes: [100, 20, 5],
+            compaction_bytes: 4096,
             ..Stats::default()
         };
         let text = m.render(&stats, Duration::from_secs(5));
@@ -407,6 +435,11 @@ mod tests {
             "tally_tcp_connections_open 1",
             "tally_points_written_total 13",
             "tally_series 2",
+            "tally_rollup_files 3",
+            "tally_rollup_bytes{tier=\"1m\"} 100",
+            "tally_rollup_bytes{tier=\"1h\"} 20",
+            "tally_rollup_bytes{tier=\"1d\"} 5",
+            "tally_compaction_bytes_total 4096",
             "tally_write_duration_seconds_bucket{le=\"0.005\"} 1",
             "tally_write_duration_seconds_bucket{le=\"10\"} 1",
             "tally_write_duration_seconds_bucket{le=\"+Inf\"} 2",

@@ -406,7 +406,12 @@ mod tests {
         tokio::task::JoinHandle<()>,
     ) {
         let dir = tempfile::tempdir().unwrap();
-        let db = Db::open(dir.path(), Options::default()).unwrap();
+        // The tests write timestamps near 1970; the default retention would hide them at once.
+        let opts = Options {
+            retention: tally_engine::RetentionPolicy::forever(),
+            ..Options::default()
+        };
+        let db = Db::open(dir.path(), opts).unwrap();
         let settings = Settings {
             limits: Limits {
                 max_line_bytes,

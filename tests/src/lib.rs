@@ -11,10 +11,13 @@
 //!   `/metrics`, a port already in use.
 //! - `tcp.rs`: line protocol over the TCP listener.
 //! - `semantics.rs`: last-write-wins metrics and keep-everything events across head, segments
-//!   and restarts; field types; the debug read's filters.
+//!   and restarts; field types; the debug read's filters; retention changed at run time per
+//!   level; rollup totals through `/debug/rollup` against what the test wrote.
 //! - `shutdown.rs`: SIGTERM/SIGINT flush and exit 0; `./data` is the default data directory.
 //!
-//! Every address used is on 127.0.0.1; nothing leaves the machine.
+//! Every address used is on 127.0.0.1; nothing leaves the machine. Servers under test keep every
+//! retention level forever unless the test's config says otherwise (the tests write fixed old
+//! timestamps; see [`Tally::start_with_config`]).
 //!
 //! ```no_run
 //! use tally_tests::Tally;
@@ -36,4 +39,4 @@ pub use binary::tally_bin;
 pub use files::{corrupt_byte, files_under, newest_file, segment_files, wal_files};
 pub use http::{gzip, request, Response};
 pub use points::{Column, Series};
-pub use process::{free_port, Tally, TallyOptions};
+pub use process::{free_port, with_test_retention, Tally, TallyOptions};

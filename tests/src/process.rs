@@ -4,6 +4,12 @@
 //!
 //! If a test panics while a `Tally` is alive, the data directory is kept and its path printed
 //! together with the tail of the server's log, so a failure can be inspected afterwards.
+//!
+//! Retention: the tests write fixed timestamps (1970, 2023-2024) that the server's default
+//! retention (raw points 7 days) would expire at once. So every server under test runs with a
+//! config file whose `[retention]` keeps every level forever, except the levels the test's own
+//! config sets (see [`with_test_retention`]), unless [`TallyOptions::server_retention`] asks for
+//! the built-in defaults.
 
 use crate::binary::tally_bin;
 use crate::http::{request, Response};
@@ -27,8 +33,12 @@ const REQUEST_TIMEOUT: Duration = Duration::from_secs(60);
 /// Settings for a server under test beyond the defaults.
 #[derive(Debug, Clone, Default)]
 pub struct TallyOptions {
-    /// TOML written to `<root>/tally.toml` and passed with `--config`.
+    /// TOML for `<root>/tally.toml`, which is always passed with `--config`. The harness adds
+    /// `"forever"` for every `[retention]` level this does not set (see the module doc).
     pub config: Option<String>,
+    /// Run with the server's built-in retention defaults (raw points 7 days, ...) for the levels
+    /// `config` does not set, instead of keeping them forever.
+    pub server_retention: bool,
     /// Environment variables set for the process (every inherited `TALLY_*` is removed first).
     pub env: Vec<(String, String)>,
     /// `--log-level` (default `info`, so warnings about truncation and quarantine show).
@@ -63,6 +73,23 @@ impl Tally {
         Tally::start_with(TallyOptions::default())
     }
 
+    /// Starts a server with `toml` as its config file (plus the harness's keep-forever retention
+    /// for the levels `toml` does not set) and waits until `/health` answers.
+    ///
+    /// ```no_run
+    /// // Raw points of `cost` expire after a day; every other level of every measurement is
+    /// // kept forever.
+    /// let tally = tally_tests::Tally::start_with_config(
+    ///     "[retention.measurements.cost]\nraw = \"1d\"\n",
+    /// ).unwrap();
+    /// ```
+    pub fn start_with_config(toml: &str) -> Result<Tally> {
+        Tally::start_with(TallyOptions {
+            config: Some(toml.to_owned()),
+            ..TallyOptions::default()
+        })
+    }
+
     /// Starts a server with `opts` on a new, empty data directory and waits until `/health`
     /// answers.
     pub fn start_with(opts: TallyOptions) -> Result<Tally> {
@@ -81,9 +108,7 @@ impl Tally {
             tcp: SocketAddr::from(([127, 0, 0, 1], 0)),
             run: 0,
         };
-        if let Some(cfg) = &t.opts.config {
-            fs::write(t.config_path(), cfg).context("writing the test config file")?;
-        }
+        t.write_config()?;
         t.spawn()?;
         Ok(t)
     }
@@ -102,11 +127,18 @@ impl Tally {
 
     /// Replaces the options used by the next [`Tally::restart`] (the config file is rewritten).
     pub fn set_options(&mut self, opts: TallyOptions) -> Result<()> {
-        if let Some(cfg) = &opts.config {
-            fs::write(self.config_path(), cfg).context("writing the test config file")?;
-        }
         self.opts = opts;
-        Ok(())
+        self.write_config()
+    }
+
+    /// Writes the config file the next start reads: the options' TOML with the harness's
+    /// retention added.
+    fn write_config(&self) -> Result<()> {
+        let text = with_test_retention(
+            self.opts.config.as_deref().unwrap_or(""),
+            self.opts.server_retention,
+        )?;
+        fs::write(self.config_path(), text).context("writing the test config file")
     }
 
     fn config_path(&self) -> PathBuf {
@@ -138,9 +170,7 @@ impl Tally {
                 .arg(self.tcp.to_string())
                 .arg("--log-level")
                 .arg(self.opts.log_level.as_deref().unwrap_or("info"));
-            if self.opts.config.is_some() {
-                cmd.arg("--config").arg(self.config_path());
-            }
+            cmd.arg("--config").arg(self.config_path());
             cmd.args(&self.opts.args);
             for (k, _) in std::env::vars_os() {
                 if k.to_string_lossy().starts_with("TALLY_") {
@@ -454,6 +484,33 @@ impl Drop for Tally {
     }
 }
 
+/// The retention levels of `[retention]` in the server's config file.
+const RETENTION_LEVELS: [&str; 4] = ["raw", "minute", "hour", "day"];
+
+/// `config` with `"forever"` added for every `[retention]` level it does not set (unless
+/// `server_retention`), so fixed old timestamps are not expired by the server's defaults.
+/// Fails if `config` is not valid TOML.
+pub fn with_test_retention(config: &str, server_retention: bool) -> Result<String> {
+    let mut table: toml::Table = config
+        .parse()
+        .with_context(|| format!("the test's config is not valid TOML:\n{config}"))?;
+    if server_retention {
+        return Ok(config.to_owned());
+    }
+    let retention = table
+        .entry("retention")
+        .or_insert_with(|| toml::Value::Table(toml::Table::new()));
+    let Some(retention) = retention.as_table_mut() else {
+        bail!("the test's config has `retention` that is not a table:\n{config}");
+    };
+    for level in RETENTION_LEVELS {
+        retention
+            .entry(level)
+            .or_insert_with(|| toml::Value::String("forever".to_owned()));
+    }
+    toml::to_string(&table).context("writing the test config as TOML")
+}
+
 /// Percent-encodes everything but unreserved characters, for query-string values.
 fn encode(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
@@ -481,6 +538,27 @@ mod tests {
     fn encodes_query_values() {
         assert_eq!(encode("cpu"), "cpu");
         assert_eq!(encode("a b,c=d/é"), "a%20b%2Cc%3Dd%2F%C3%A9");
+    }
+
+    #[test]
+    fn test_retention_fills_only_the_levels_the_config_leaves_out() {
+        let t: toml::Table = with_test_retention("", false).unwrap().parse().unwrap();
+        for level in RETENTION_LEVELS {
+            assert_eq!(t["retention"][level].as_str(), Some("forever"));
+        }
+        let cfg = "[server]\nmax_body_bytes = 4096\n[retention]\nraw = \"1d\"\n\
+                   [retention.measurements.cost]\nhour = \"2y\"\n";
+        let t: toml::Table = with_test_retention(cfg, false).unwrap().parse().unwrap();
+        assert_eq!(t["server"]["max_body_bytes"].as_integer(), Some(4096));
+        assert_eq!(t["retention"]["raw"].as_str(), Some("1d"));
+        assert_eq!(t["retention"]["day"].as_str(), Some("forever"));
+        assert_eq!(
+            t["retention"]["measurements"]["cost"]["hour"].as_str(),
+            Some("2y")
+        );
+        assert_eq!(with_test_retention(cfg, true).unwrap(), cfg);
+        assert!(with_test_retention("[server", false).is_err());
+        assert!(with_test_retention("retention = 1", false).is_err());
     }
 
     #[test]

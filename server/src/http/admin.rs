@@ -1,5 +1,11 @@
-//! `POST /admin/flush`: write the in-memory head to segments now (tests, backups, before an
-//! upgrade). `/admin/retention`: read and change raw retention per measurement at run time.
+//! Admin calls:
+//! - `POST /admin/flush`: write the in-memory head to segments now (tests, backups, before an
+//!   upgrade); answers `{"segments", "rollup_files", "points", "bytes"}`.
+//! - `POST /admin/compact`: run a compaction round now (merge segments, drop expired data,
+//!   rebuild rollups); answers `{"partitions", "files_replaced", "bytes_read", "bytes_written"}`.
+//! - `GET /admin/retention`: the retention in force, in the shape of [`crate::retention`].
+//! - `PUT /admin/retention?level=raw|1m|1h|1d&keep=7d|forever|default[&measurement=M]`: change
+//!   it at run time (not written back to the config file), answered like `GET`.
 
 use super::params::Params;
 use super::reply::{self, Body};
@@ -7,17 +13,29 @@ use crate::app::App;
 use hyper::{Response, StatusCode};
 use serde_json::json;
 use std::sync::Arc;
+use tally_engine::{EngineError, Level};
 use tracing::{error, info};
 
-/// Runs a flush and answers `{"segments", "points", "bytes"}` of what it wrote.
+/// Runs a flush and answers what it wrote.
 pub(crate) async fn flush(app: &Arc<App>) -> Response<Body> {
     let db = Arc::clone(&app.db);
     match tokio::task::spawn_blocking(move || db.flush()).await {
         Ok(Ok(r)) => {
-            info!(segments = r.segments, points = r.points, bytes = r.bytes, "flushed on request");
+            info!(
+                segments = r.segments,
+                rollup_files = r.rollup_files,
+                points = r.points,
+                bytes = r.bytes,
+                "flushed on request"
+            );
             reply::json(
                 StatusCode::OK,
-                &json!({ "segments": r.segments, "points": r.points, "bytes": r.bytes }),
+                &json!({
+                    "segments": r.segments,
+                    "rollup_files": r.rollup_files,
+                    "points": r.points,
+                    "bytes": r.bytes,
+                }),
             )
         }
         Ok(Err(e)) => {
@@ -27,48 +45,173 @@ pub(crate) async fn flush(app: &Arc<App>) -> Response<Body> {
                 format!("flush failed: {e}; the data stays in the WAL and head, check disk space and permissions of {}", app.settings.data_dir.display()),
             )
         }
-        Err(join) => reply::error(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            format!("internal error during flush ({join}); this is a bug in tally, please report it with the server log"),
-        ),
+        Err(join) => internal("flush", &join),
     }
 }
 
-/// `GET /admin/retention`: `{"retention": {"<measurement>": "90d", ...}}` (measurements not
-/// listed keep their points forever).
-pub(crate) fn retention(app: &Arc<App>) -> Response<Body> {
-    let map: serde_json::Map<String, serde_json::Value> = app
-        .db
-        .retention()
-        .into_iter()
-        .map(|(m, d)| (m, json!(crate::duration::format(d))))
-        .collect();
-    reply::json(StatusCode::OK, &json!({ "retention": map }))
-}
-
-/// `PUT /admin/retention?measurement=M&keep=7d` (`keep=forever` removes it): takes effect at
-/// once for reads; the next compaction removes expired points from disk.
-pub(crate) fn set_retention(app: &Arc<App>, params: &Params) -> Response<Body> {
-    let Some(m) = params.get("measurement").filter(|m| !m.is_empty()) else {
-        return reply::error(
-            StatusCode::BAD_REQUEST,
-            "missing measurement: PUT /admin/retention?measurement=requests&keep=90d".to_owned(),
-        );
-    };
-    let keep = match params.get("keep") {
-        Some("forever") => None,
-        Some(text) => match crate::duration::parse(text) {
-            Ok(d) => Some(d),
-            Err(e) => return reply::error(StatusCode::BAD_REQUEST, format!("bad keep: {e}")),
-        },
-        None => {
-            return reply::error(
-                StatusCode::BAD_REQUEST,
-                "missing keep: give a duration such as keep=90d, or keep=forever".to_owned(),
+/// Runs a compaction round and answers what it did.
+pub(crate) async fn compact(app: &Arc<App>) -> Response<Body> {
+    let db = Arc::clone(&app.db);
+    match tokio::task::spawn_blocking(move || db.compact()).await {
+        Ok(Ok(r)) => {
+            info!(
+                partitions = r.partitions,
+                files_replaced = r.files_replaced,
+                bytes_read = r.bytes_read,
+                bytes_written = r.bytes_written,
+                "compacted on request"
+            );
+            reply::json(
+                StatusCode::OK,
+                &json!({
+                    "partitions": r.partitions,
+                    "files_replaced": r.files_replaced,
+                    "bytes_read": r.bytes_read,
+                    "bytes_written": r.bytes_written,
+                }),
             )
         }
+        Ok(Err(e)) => {
+            error!(error = %e, "compaction on request failed");
+            let how = match e {
+                EngineError::Closed(_) => "the server is shutting down; retry once it runs again".to_owned(),
+                _ => format!(
+                    "the files it would replace keep serving; check disk space and permissions of {} and the server log, then retry",
+                    app.settings.data_dir.display()
+                ),
+            };
+            reply::error(
+                StatusCode::SERVICE_UNAVAILABLE,
+                format!("POST /admin/compact failed: {e}; {how}"),
+            )
+        }
+        Err(join) => internal("compaction", &join),
+    }
+}
+
+fn internal(what: &str, join: &tokio::task::JoinError) -> Response<Body> {
+    reply::error(
+        StatusCode::INTERNAL_SERVER_ERROR,
+        format!("internal error during {what} ({join}); this is a bug in tally, please report it with the server log"),
+    )
+}
+
+/// `GET /admin/retention`.
+pub(crate) fn retention(app: &Arc<App>) -> Response<Body> {
+    reply::json(
+        StatusCode::OK,
+        &crate::retention::policy_json(&app.db.retention()),
+    )
+}
+
+/// The parameters `PUT /admin/retention` accepts.
+const SET_PARAMS: [&str; 3] = ["level", "keep", "measurement"];
+
+/// `PUT /admin/retention`: takes effect at once for reads; the next compaction removes expired
+/// data from disk.
+pub(crate) fn set_retention(app: &Arc<App>, params: &Params) -> Response<Body> {
+    match parse_set(params) {
+        Ok((measurement, level, keep)) => {
+            app.db.set_retention(measurement, level, keep);
+            info!(
+                measurement = measurement.unwrap_or("(default)"),
+                level = level.name(),
+                keep = keep.map_or_else(|| "default".to_owned(), crate::retention::format_keep),
+                "retention changed"
+            );
+            retention(app)
+        }
+        Err(msg) => reply::error(StatusCode::BAD_REQUEST, msg),
+    }
+}
+
+/// The measurement (`None`: the default of all), level and keep (`None`: drop the override) of
+/// a `PUT /admin/retention`, or what is wrong with it.
+fn parse_set(params: &Params) -> Result<(Option<&str>, Level, Option<tally_engine::Keep>), String> {
+    const EXAMPLE: &str = "e.g. PUT /admin/retention?level=raw&keep=30d&measurement=requests";
+    if let Some(unknown) = params.keys().find(|k| !SET_PARAMS.contains(k)) {
+        // A misspelt `measurement` would otherwise change the default of every measurement.
+        return Err(format!(
+            "unknown parameter '{unknown}' on /admin/retention; it takes level, keep and measurement ({EXAMPLE})"
+        ));
+    }
+    let measurement = match params.get("measurement") {
+        None => None,
+        Some("") => {
+            return Err(format!(
+                "measurement is empty; name one, or leave measurement out to change the default of every measurement ({EXAMPLE})"
+            ))
+        }
+        Some(m) => Some(m),
     };
-    app.db.set_retention(m, keep);
-    info!(measurement = m, keep = ?keep, "retention changed");
-    retention(app)
+    let level = match params.get("level") {
+        None => Level::Raw,
+        Some(l) => Level::parse(l).ok_or_else(|| {
+            format!("bad level '{l}'; use raw, 1m, 1h or 1d (raw when left out) ({EXAMPLE})")
+        })?,
+    };
+    let keep = match params.get("keep") {
+        None | Some("") => {
+            return Err(format!(
+                "missing keep: give a duration such as keep=90d or keep=2y, keep=forever, or with a measurement keep=default to follow the default again ({EXAMPLE})"
+            ))
+        }
+        Some("default") if measurement.is_none() => {
+            return Err(
+                "keep=default removes a measurement's override, so it needs measurement=NAME; the default itself takes a duration (keep=90d) or keep=forever"
+                    .to_owned(),
+            )
+        }
+        Some("default") => None,
+        Some(text) => Some(
+            crate::retention::parse_keep(text).map_err(|e| format!("bad keep: {e} ({EXAMPLE})"))?,
+        ),
+    };
+    Ok((measurement, level, keep))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+    use tally_engine::Keep;
+
+    fn parse(q: &str) -> Result<(Option<String>, Level, Option<Keep>), String> {
+        let p = Params::parse(Some(q));
+        parse_set(&p).map(|(m, l, k)| (m.map(str::to_owned), l, k))
+    }
+
+    #[test]
+    fn set_parameters_parse() {
+        let days = |n: u64| Keep::For(Duration::from_secs(n * 86_400));
+        assert_eq!(parse("keep=7d").unwrap(), (None, Level::Raw, Some(days(7))));
+        assert_eq!(
+            parse("level=1h&keep=2y&measurement=cost").unwrap(),
+            (Some("cost".into()), Level::ALL[2], Some(days(730)))
+        );
+        assert_eq!(
+            parse("level=1d&keep=forever").unwrap(),
+            (None, Level::ALL[3], Some(Keep::Forever))
+        );
+        assert_eq!(
+            parse("measurement=cost&keep=default&level=1m").unwrap(),
+            (Some("cost".into()), Level::ALL[1], None)
+        );
+    }
+
+    #[test]
+    fn each_bad_parameter_is_named() {
+        for (q, needle) in [
+            ("keep=7d&measurment=cost", "measurment"),
+            ("keep=7d&level=week", "bad level 'week'"),
+            ("keep=7q", "bad keep"),
+            ("level=raw", "missing keep"),
+            ("keep=", "missing keep"),
+            ("keep=default", "needs measurement"),
+            ("keep=7d&measurement=", "measurement is empty"),
+        ] {
+            let e = parse(q).unwrap_err();
+            assert!(e.contains(needle), "{q}: {e}");
+        }
+    }
 }

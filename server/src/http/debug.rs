@@ -13,9 +13,7 @@ use crate::app::App;
 use hyper::{Response, StatusCode};
 use serde_json::{json, Map, Value};
 use std::sync::Arc;
-use tally_engine::{
-    ColumnValues, Db, EngineError, FieldColumn, Selector, SeriesInfo, TagPredicate, TimeRange,
-};
+use tally_engine::{ColumnValues, Db, EngineError, FieldColumn, Selector, SeriesInfo};
 
 /// Answers `/debug/points`.
 pub(crate) async fn points(app: &Arc<App>, params: Params) -> Response<Body> {
@@ -25,11 +23,11 @@ pub(crate) async fn points(app: &Arc<App>, params: Params) -> Response<Body> {
             "missing measurement; call /debug/points?measurement=NAME (see /debug/measurements)",
         );
     };
-    let sel = match selector(measurement, &params) {
+    let sel = match params.selector(measurement) {
         Ok(s) => s,
         Err(msg) => return reply::error(StatusCode::BAD_REQUEST, msg),
     };
-    let range = match time_range(&params) {
+    let range = match params.time_range("start", "end") {
         Ok(r) => r,
         Err(msg) => return reply::error(StatusCode::BAD_REQUEST, msg),
     };
@@ -71,7 +69,7 @@ pub(crate) async fn points(app: &Arc<App>, params: Params) -> Response<Body> {
 pub(crate) async fn series(app: &Arc<App>, params: Params) -> Response<Body> {
     let measurement = params.get("measurement").filter(|m| !m.is_empty());
     let selectors = match measurement {
-        Some(m) => match selector(m, &params) {
+        Some(m) => match params.selector(m) {
             Ok(s) => vec![s],
             Err(msg) => return reply::error(StatusCode::BAD_REQUEST, msg),
         },
@@ -116,41 +114,8 @@ pub(crate) async fn measurements(app: &Arc<App>) -> Response<Body> {
     }
 }
 
-/// The selector for `measurement` and the `tag=key:value` parameters (`key=value` also works).
-fn selector(measurement: &str, params: &Params) -> Result<Selector, String> {
-    let mut sel = Selector::measurement(measurement);
-    for t in params.all("tag") {
-        let Some((key, value)) = t.split_once(':').or_else(|| t.split_once('=')) else {
-            return Err(format!(
-                "bad tag filter '{t}'; write it as tag=KEY:VALUE, e.g. tag=host:a"
-            ));
-        };
-        sel = sel.with(TagPredicate::Eq {
-            key: key.to_owned(),
-            value: value.to_owned(),
-        });
-    }
-    Ok(sel)
-}
-
-/// `[start, end)` from the `start` and `end` parameters (ns; absent means unbounded).
-fn time_range(params: &Params) -> Result<TimeRange, String> {
-    let bound = |name: &str, default: i64| -> Result<i64, String> {
-        match params.get(name) {
-            None | Some("") => Ok(default),
-            Some(v) => v.parse().map_err(|_| {
-                format!("bad {name} '{v}'; give nanoseconds since the epoch, e.g. {name}=1700000000000000000")
-            }),
-        }
-    };
-    Ok(TimeRange::new(
-        bound("start", TimeRange::ALL.start)?,
-        bound("end", TimeRange::ALL.end)?,
-    ))
-}
-
 /// `{"id", "measurement", "tags"}` of a series.
-fn series_json(s: &SeriesInfo) -> Map<String, Value> {
+pub(super) fn series_json(s: &SeriesInfo) -> Map<String, Value> {
     let tags: Map<String, Value> = s
         .tags
         .iter()
@@ -180,7 +145,7 @@ fn column_json(c: &FieldColumn) -> Value {
 }
 
 /// A float as JSON: a number if finite, else `"NaN"`, `"+Inf"` or `"-Inf"`.
-fn float_json(f: f64) -> Value {
+pub(super) fn float_json(f: f64) -> Value {
     if f.is_nan() {
         json!("NaN")
     } else if f == f64::INFINITY {
@@ -236,18 +201,5 @@ mod tests {
             Value::Object(series_json(&s)),
             json!({"id": 7, "measurement": "cpu", "tags": {"host": "a"}})
         );
-    }
-
-    #[test]
-    fn tag_filters_and_ranges_parse_or_explain() {
-        let p = Params::parse(Some("tag=host:a&tag=dc=x&start=5&end=9"));
-        let sel = selector("cpu", &p).unwrap();
-        assert_eq!(sel.predicates.len(), 2);
-        assert!(sel.predicates[1].matches("x"));
-        assert_eq!(time_range(&p).unwrap(), TimeRange::new(5, 9));
-        assert_eq!(time_range(&Params::default()).unwrap(), TimeRange::ALL);
-        let bad = Params::parse(Some("tag=hosta&start=yesterday"));
-        assert!(selector("cpu", &bad).unwrap_err().contains("hosta"));
-        assert!(time_range(&bad).unwrap_err().contains("yesterday"));
     }
 }

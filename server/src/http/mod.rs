@@ -2,7 +2,8 @@
 //!
 //! Routes: `POST /write` and `/api/v2/write` ([`write`]), `GET /health` ([`health`]),
 //! `GET /metrics` ([`metrics`]), `GET /ping`, `GET /debug/points|series|measurements`
-//! ([`debug`]), `POST /admin/flush` ([`admin`]), and the embedded dashboard at `/`.
+//! ([`debug`]), `GET /debug/rollup` ([`rollup`]), `POST /admin/flush|compact` and
+//! `GET|PUT /admin/retention` ([`admin`]), and the embedded dashboard at `/`.
 //! Every error answer is JSON `{"error": "..."}`.
 
 mod admin;
@@ -11,6 +12,7 @@ mod health;
 mod metrics;
 mod params;
 mod reply;
+mod rollup;
 mod router;
 mod write;
 

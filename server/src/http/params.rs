@@ -1,4 +1,7 @@
-//! Query-string parameters (`?precision=ms&tag=host:a`), percent-decoded, repeats kept in order.
+//! Query-string parameters (`?precision=ms&tag=host:a`), percent-decoded, repeats kept in order,
+//! and the parameters the read endpoints share: tag filters and a time range.
+
+use tally_engine::{Selector, TagPredicate, TimeRange};
 
 /// The decoded `key=value` pairs of a query string.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
@@ -27,6 +30,46 @@ impl Params {
             .iter()
             .find(|(k, _)| k == key)
             .map(|(_, v)| v.as_str())
+    }
+
+    /// Every key, in order (repeats included).
+    pub(crate) fn keys(&self) -> impl Iterator<Item = &str> + '_ {
+        self.0.iter().map(|(k, _)| k.as_str())
+    }
+
+    /// The selector for `measurement` and the `tag=key:value` parameters (`key=value` also
+    /// works), or what is wrong with a tag filter.
+    pub(crate) fn selector(&self, measurement: &str) -> Result<Selector, String> {
+        let mut sel = Selector::measurement(measurement);
+        for t in self.all("tag") {
+            let Some((key, value)) = t.split_once(':').or_else(|| t.split_once('=')) else {
+                return Err(format!(
+                    "bad tag filter '{t}'; write it as tag=KEY:VALUE, e.g. tag=host:a"
+                ));
+            };
+            sel = sel.with(TagPredicate::Eq {
+                key: key.to_owned(),
+                value: value.to_owned(),
+            });
+        }
+        Ok(sel)
+    }
+
+    /// `[start, end)` from the parameters named `start` and `end` (nanoseconds since the epoch;
+    /// absent or empty means unbounded), or which one is not a number.
+    pub(crate) fn time_range(&self, start: &str, end: &str) -> Result<TimeRange, String> {
+        let bound = |name: &str, default: i64| -> Result<i64, String> {
+            match self.get(name) {
+                None | Some("") => Ok(default),
+                Some(v) => v.parse().map_err(|_| {
+                    format!("bad {name} '{v}'; give nanoseconds since the epoch, e.g. {name}=1700000000000000000")
+                }),
+            }
+        };
+        Ok(TimeRange::new(
+            bound(start, TimeRange::ALL.start)?,
+            bound(end, TimeRange::ALL.end)?,
+        ))
     }
 
     /// Every value of `key`, in order.
@@ -98,6 +141,31 @@ mod tests {
         assert_eq!(p.get("x"), Some("%zz%4"));
         assert_eq!(p.get("nope"), None);
         assert_eq!(Params::parse(None), Params::default());
+    }
+
+    #[test]
+    fn tag_filters_and_ranges_parse_or_explain() {
+        let p = Params::parse(Some("tag=host:a&tag=dc=x&start=5&end=9&from=1&to=2"));
+        let sel = p.selector("cpu").unwrap();
+        assert_eq!(sel.predicates.len(), 2);
+        assert!(sel.predicates[1].matches("x"));
+        assert_eq!(p.time_range("start", "end").unwrap(), TimeRange::new(5, 9));
+        assert_eq!(p.time_range("from", "to").unwrap(), TimeRange::new(1, 2));
+        assert_eq!(
+            Params::default().time_range("start", "end").unwrap(),
+            TimeRange::ALL
+        );
+        let bad = Params::parse(Some("tag=hosta&start=yesterday&to=soon"));
+        assert!(bad.selector("cpu").unwrap_err().contains("hosta"));
+        assert!(bad
+            .time_range("start", "end")
+            .unwrap_err()
+            .contains("bad start 'yesterday'"));
+        assert!(bad
+            .time_range("from", "to")
+            .unwrap_err()
+            .contains("bad to 'soon'"));
+        assert_eq!(bad.keys().collect::<Vec<_>>(), vec!["tag", "start", "to"]);
     }
 
     #[test]

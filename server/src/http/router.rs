@@ -2,7 +2,7 @@
 
 use super::params::Params;
 use super::reply::{self, Body};
-use super::{admin, debug, health, metrics, write};
+use super::{admin, debug, health, metrics, rollup, write};
 use crate::app::App;
 use bytes::Bytes;
 use hyper::header::{HeaderValue, CACHE_CONTROL};
@@ -30,9 +30,15 @@ where
         "/debug/points" if get => ("/debug/points", debug::points(app, params).await),
         "/debug/series" if get => ("/debug/series", debug::series(app, params).await),
         "/debug/measurements" if get => ("/debug/measurements", debug::measurements(app).await),
+        "/debug/rollup" if get => ("/debug/rollup", rollup::rollup(app, params).await),
         "/admin/flush" if method == Method::POST => ("/admin/flush", admin::flush(app).await),
         "/admin/flush" => (
             "/admin/flush",
+            reply::method_not_allowed(&method, &path, "POST"),
+        ),
+        "/admin/compact" if method == Method::POST => ("/admin/compact", admin::compact(app).await),
+        "/admin/compact" => (
+            "/admin/compact",
             reply::method_not_allowed(&method, &path, "POST"),
         ),
         "/admin/retention" if get => ("/admin/retention", admin::retention(app)),
@@ -48,7 +54,8 @@ where
         | "/ping"
         | "/debug/points"
         | "/debug/series"
-        | "/debug/measurements" => {
+        | "/debug/measurements"
+        | "/debug/rollup" => {
             let label = known_label(&path);
             (
                 label,
@@ -78,6 +85,7 @@ fn known_label(path: &str) -> &'static str {
         "/ping" => "/ping",
         "/debug/points" => "/debug/points",
         "/debug/series" => "/debug/series",
+        "/debug/rollup" => "/debug/rollup",
         _ => "/debug/measurements",
     }
 }
@@ -109,7 +117,9 @@ fn not_found(method: &Method, path: &str) -> Response<Body> {
         StatusCode::NOT_FOUND,
         format!(
             "no route for {method} {path}; tally serves the dashboard at /, POST /write, \
-             GET /health, GET /metrics, GET /debug/points?measurement=NAME"
+             GET /health, GET /metrics, GET /debug/points?measurement=NAME, \
+             GET /debug/rollup?measurement=NAME, GET|PUT /admin/retention, POST /admin/flush, \
+             POST /admin/compact"
         ),
     )
 }

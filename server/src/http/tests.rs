@@ -12,7 +12,7 @@ use hyper::{Method, Request, StatusCode};
 use serde_json::Value;
 use std::io::Write;
 use std::sync::Arc;
-use tally_engine::{Db, Options};
+use tally_engine::{Db, RetentionPolicy};
 use tempfile::TempDir;
 
 fn app_with(settings: impl FnOnce(&mut Settings)) -> (TempDir, Arc<App>) {
@@ -21,8 +21,10 @@ fn app_with(settings: impl FnOnce(&mut Settings)) -> (TempDir, Arc<App>) {
         data_dir: dir.path().to_path_buf(),
         ..Settings::default()
     };
+    // The tests write timestamps near 1970; the default retention would hide them at once.
+    s.engine.retention = RetentionPolicy::forever();
     settings(&mut s);
-    let db = Db::open(dir.path(), Options::default()).unwrap();
+    let db = Db::open(dir.path(), s.engine.clone()).unwrap();
     (dir, App::new(Arc::new(db), s))
 }
 
@@ -358,4 +360,176 @@ async fn a_field_type_conflict_is_a_rejected_line_and_the_rest_is_stored() {
     assert_eq!(j["rejected"][1]["line"], 4);
     let s = points(&app, "measurement=ft").await;
     assert_eq!(s[0]["fields"]["v"]["ts"], serde_json::json!([1, 3]));
+}
+
+async fn get_json(app: &Arc<App>, uri: &str) -> (StatusCode, Value) {
+    let a = call(app, Method::GET, uri, &[], Bytes::new()).await;
+    (a.status, a.json())
+}
+
+async fn put_json(app: &Arc<App>, uri: &str) -> (StatusCode, Value) {
+    let a = call(app, Method::PUT, uri, &[], Bytes::new()).await;
+    (a.status, a.json())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn retention_is_read_and_changed_per_level_and_measurement() {
+    let (_d, app) = app();
+    let (status, j) = get_json(&app, "/admin/retention").await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(
+        j,
+        serde_json::json!({
+            "default": {"raw": "forever", "1m": "forever", "1h": "forever", "1d": "forever"},
+            "measurements": {}
+        })
+    );
+
+    let now = crate::lines::now_ns();
+    let day = 86_400_000_000_000i64;
+    let body = format!(
+        "ret,host=a v=1i {}\nret,host=a v=2i {}\n",
+        now - 10 * day,
+        now - day / 24
+    );
+    assert_eq!(
+        write(&app, "/write", &body).await.status,
+        StatusCode::NO_CONTENT
+    );
+    let count = |s: Vec<Value>| s[0]["fields"]["v"]["ts"].as_array().unwrap().len();
+    assert_eq!(count(points(&app, "measurement=ret").await), 2);
+
+    let (status, j) = put_json(&app, "/admin/retention?level=raw&keep=7d&measurement=ret").await;
+    assert_eq!(status, StatusCode::OK, "{j}");
+    assert_eq!(j["measurements"], serde_json::json!({"ret": {"raw": "1w"}}));
+    assert_eq!(count(points(&app, "measurement=ret").await), 1, "at once");
+
+    let (_, j) = put_json(&app, "/admin/retention?level=1h&keep=2y").await;
+    assert_eq!(j["default"]["1h"], "2y");
+    assert_eq!(j["measurements"]["ret"]["raw"], "1w");
+    let (_, j) = put_json(&app, "/admin/retention?measurement=ret&keep=default").await;
+    assert_eq!(j["measurements"], serde_json::json!({}));
+    assert_eq!(count(points(&app, "measurement=ret").await), 2);
+    assert_eq!(get_json(&app, "/admin/retention").await.1, j);
+
+    for (uri, needle) in [
+        ("/admin/retention?level=raw", "missing keep"),
+        ("/admin/retention?level=2m&keep=1d", "bad level '2m'"),
+        ("/admin/retention?keep=7q", "use s, m, h, d, w or y"),
+        ("/admin/retention?keep=default", "needs measurement"),
+        (
+            "/admin/retention?measurment=ret&keep=1d",
+            "unknown parameter 'measurment'",
+        ),
+    ] {
+        let (status, j) = put_json(&app, uri).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{uri}: {j}");
+        assert!(j["error"].as_str().unwrap().contains(needle), "{uri}: {j}");
+    }
+    let a = call(&app, Method::DELETE, "/admin/retention", &[], Bytes::new()).await;
+    assert_eq!(a.status, StatusCode::METHOD_NOT_ALLOWED);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn compact_runs_on_request() {
+    let (_d, app) = app();
+    for i in 0..3 {
+        write(&app, "/write", &format!("c,host=a v={i} {i}\n")).await;
+        call(&app, Method::POST, "/admin/flush", &[], Bytes::new()).await;
+    }
+    let a = call(&app, Method::POST, "/admin/compact", &[], Bytes::new()).await;
+    assert_eq!(a.status, StatusCode::OK, "{:?}", a.body);
+    let j = a.json();
+    for key in [
+        "partitions",
+        "files_replaced",
+        "bytes_read",
+        "bytes_written",
+    ] {
+        assert!(j[key].is_u64(), "{key} missing in {j}");
+    }
+    assert_eq!(
+        points(&app, "measurement=c").await[0]["fields"]["v"]["ts"],
+        serde_json::json!([0, 1, 2])
+    );
+    let a = call(&app, Method::GET, "/admin/compact", &[], Bytes::new()).await;
+    assert_eq!(a.status, StatusCode::METHOD_NOT_ALLOWED);
+    assert_eq!(a.headers["allow"], "POST");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rollup_reads_totals_from_the_tiers() {
+    let (_d, app) = app();
+    const H: i64 = 3_600_000_000_000;
+    let t0 = 1_700_000_000_000_000_000 / H * H;
+    let mut body = String::new();
+    for i in 0..30i64 {
+        let ep = if i % 3 == 0 { "/a" } else { "/b" };
+        body.push_str(&format!("req,ep={ep} lat={i}i {}\n", t0 + i * H / 10));
+    }
+    assert_eq!(
+        write(&app, "/write", &body).await.status,
+        StatusCode::NO_CONTENT
+    );
+    call(&app, Method::POST, "/admin/flush", &[], Bytes::new()).await;
+
+    let uri = format!(
+        "/debug/rollup?measurement=req&field=lat&tag=ep:/a&from={t0}&to={}",
+        t0 + 3 * H
+    );
+    let (status, j) = get_json(&app, &uri).await;
+    assert_eq!(status, StatusCode::OK, "{j}");
+    assert_eq!(
+        j["sources"],
+        serde_json::json!([{"from": t0, "to": t0 + 3 * H, "level": "1h"}])
+    );
+    let b = &j["series"][0]["fields"]["lat"];
+    assert_eq!(b.as_array().unwrap().len(), 1, "{j}");
+    let want: Vec<i64> = (0..30).filter(|i| i % 3 == 0).collect();
+    assert_eq!(b[0]["start"], t0);
+    assert_eq!(b[0]["count"], want.len());
+    assert_eq!(b[0]["sum"], want.iter().sum::<i64>());
+    assert_eq!(
+        (b[0]["min"].as_f64(), b[0]["max"].as_f64()),
+        (Some(0.0), Some(27.0))
+    );
+    assert!(b[0]["p50"].is_null(), "lat is not a distribution field");
+
+    let (_, j) = get_json(&app, &format!("{uri}&width=1h")).await;
+    let b = j["series"][0]["fields"]["lat"].as_array().unwrap().clone();
+    let counts: Vec<u64> = b.iter().map(|b| b["count"].as_u64().unwrap()).collect();
+    assert_eq!(counts, vec![4, 3, 3]);
+
+    for (uri, needle) in [
+        ("/debug/rollup?field=lat", "missing measurement"),
+        ("/debug/rollup?measurement=req&start=1", "from=NS&to=NS"),
+        ("/debug/rollup?measurement=req&width=fast", "bad width"),
+    ] {
+        let (status, j) = get_json(&app, uri).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{uri}: {j}");
+        assert!(j["error"].as_str().unwrap().contains(needle), "{uri}: {j}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn metrics_show_rollup_tiers_and_compaction() {
+    let (_d, app) = app();
+    write(&app, "/write", "m v=1 1\n").await;
+    call(&app, Method::POST, "/admin/flush", &[], Bytes::new()).await;
+    let m = call(&app, Method::GET, "/metrics", &[], Bytes::new()).await;
+    let text = String::from_utf8(m.body.to_vec()).unwrap();
+    for want in [
+        "tally_rollup_files ",
+        "tally_rollup_bytes{tier=\"1m\"} ",
+        "tally_rollup_bytes{tier=\"1h\"} ",
+        "tally_rollup_bytes{tier=\"1d\"} ",
+        "tally_compaction_bytes_total ",
+    ] {
+        assert!(text.contains(want), "missing {want} in\n{text}");
+    }
+    let files = text
+        .lines()
+        .find_map(|l| l.strip_prefix("tally_rollup_files "))
+        .unwrap();
+    assert_ne!(files, "0", "a flush writes a rollup file");
 }
