@@ -30,7 +30,7 @@ pub use db::{
 };
 pub use error::EngineError;
 pub use options::{MeasurementKind, Options, SyncPolicy};
-pub use retention::{Keep, Level, Retention, RetentionPolicy};
+pub use retention::{Keep, Level, Retention, RetentionLayers, RetentionPolicy};
 pub use selector::{Selector, TagPredicate};
 pub use types::{
     ColumnValues, FieldColumn, FieldType, FieldValue, FieldValueRef, Nanos, SeriesId, TimeRange,

@@ -8,6 +8,14 @@
 //!
 //! Retention is by timestamp against the wall clock: a point (or bucket) is expired once
 //! `ts < now - keep`. Reads hide expired data at once; compaction deletes it from disk.
+//!
+//! Two layers make the policy in force ([`RetentionLayers`]): the configured one (the config
+//! file, replaced when it is reloaded) and the changes made at run time through the admin API,
+//! which the database keeps in its data directory (`RETENTION`) so they survive restarts and
+//! config reloads until removed. A run-time change wins over the config for the level it names.
+//!
+//! `RETENTION` is a text file, one change per line, `<measurement or *> <level> <keep>` with keep
+//! `forever` or a whole number of seconds; it is replaced atomically on every change.
 
 use crate::rollup::Tier;
 use crate::types::Nanos;
@@ -212,6 +220,85 @@ impl RetentionPolicy {
     }
 }
 
+/// The configured policy plus the run-time changes layered over it.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct RetentionLayers {
+    /// From the configuration.
+    pub config: RetentionPolicy,
+    /// Set at run time: `(measurement or None for the default, level) -> keep`.
+    pub changes: BTreeMap<(Option<String>, Level), Keep>,
+}
+
+impl RetentionLayers {
+    /// The policy in force.
+    pub fn effective(&self) -> RetentionPolicy {
+        let mut p = self.config.clone();
+        for ((m, level), keep) in &self.changes {
+            p.set(m.as_deref(), *level, Some(*keep));
+        }
+        p
+    }
+
+    /// Records a run-time change; `keep = None` removes the change, so the level follows the
+    /// configuration again.
+    pub fn set(&mut self, measurement: Option<&str>, level: Level, keep: Option<Keep>) {
+        let key = (measurement.map(str::to_owned), level);
+        match keep {
+            Some(k) => {
+                self.changes.insert(key, k);
+            }
+            None => {
+                self.changes.remove(&key);
+            }
+        }
+    }
+
+    /// The run-time changes in the `RETENTION` file format.
+    pub fn encode_changes(&self) -> String {
+        let mut out = String::new();
+        for ((m, level), keep) in &self.changes {
+            let keep = match keep {
+                Keep::Forever => "forever".to_owned(),
+                Keep::For(d) => d.as_secs().to_string(),
+            };
+            out.push_str(&format!(
+                "{} {} {keep}\n",
+                m.as_deref().unwrap_or("*"),
+                level.name()
+            ));
+        }
+        out
+    }
+
+    /// Parses the `RETENTION` file format; the error names the line and what is wrong.
+    pub fn decode_changes(text: &str) -> Result<BTreeMap<(Option<String>, Level), Keep>, String> {
+        let mut out = BTreeMap::new();
+        for (i, line) in text.lines().enumerate() {
+            if line.trim().is_empty() {
+                continue;
+            }
+            let bad = |what: &str| format!("line {}: {what} in {line:?}", i + 1);
+            let mut parts = line.split(' ');
+            let (Some(m), Some(level), Some(keep), None) =
+                (parts.next(), parts.next(), parts.next(), parts.next())
+            else {
+                return Err(bad("expected '<measurement or *> <level> <keep>'"));
+            };
+            let level = Level::parse(level).ok_or_else(|| bad("unknown level"))?;
+            let keep = match keep {
+                "forever" => Keep::Forever,
+                secs => Keep::For(Duration::from_secs(
+                    secs.parse()
+                        .map_err(|_| bad("keep is neither 'forever' nor seconds"))?,
+                )),
+            };
+            let m = (m != "*").then(|| m.to_owned());
+            out.insert((m, level), keep);
+        }
+        Ok(out)
+    }
+}
+
 /// The wall clock in nanoseconds since the Unix epoch (0 if the clock is before 1970).
 pub fn now_nanos() -> Nanos {
     std::time::SystemTime::now()
@@ -267,6 +354,36 @@ mod tests {
         assert_eq!(Keep::Forever.cutoff(100), None);
         assert_eq!(Keep::For(Duration::from_nanos(30)).cutoff(100), Some(70));
         assert_eq!(Keep::For(Duration::MAX).cutoff(0), Some(-i64::MAX));
+    }
+
+    #[test]
+    fn run_time_changes_win_over_the_config_and_round_trip_through_text() {
+        let mut l = RetentionLayers::default();
+        let d3 = Keep::For(Duration::from_secs(3 * 86_400));
+        l.set(Some("cost"), Level::Raw, Some(Keep::Forever));
+        l.set(None, Level::Rollup(Tier::Minute), Some(d3));
+        assert_eq!(l.effective().keep("cost", Level::Raw), Keep::Forever);
+        assert_eq!(l.effective().keep("x", Level::Rollup(Tier::Minute)), d3);
+        // A config reload changes what is not overridden at run time.
+        l.config
+            .default
+            .set(Level::Raw, Keep::For(Duration::from_secs(86_400)));
+        assert_eq!(
+            l.effective().keep("x", Level::Raw),
+            Keep::For(Duration::from_secs(86_400))
+        );
+        assert_eq!(l.effective().keep("cost", Level::Raw), Keep::Forever);
+        let text = l.encode_changes();
+        assert_eq!(RetentionLayers::decode_changes(&text).unwrap(), l.changes);
+        l.set(Some("cost"), Level::Raw, None);
+        assert_eq!(
+            l.effective().keep("cost", Level::Raw),
+            l.config.default.get(Level::Raw)
+        );
+        for bad in ["cost raw", "cost week 5", "cost raw soon", "a b c d"] {
+            let err = RetentionLayers::decode_changes(bad).unwrap_err();
+            assert!(err.starts_with("line 1:"), "{err}");
+        }
     }
 
     #[test]

@@ -401,7 +401,8 @@ fn retention_hides_expired_points_at_once_and_compaction_removes_them() {
     db.flush().unwrap();
     assert_eq!(ints(&db, "cost", "usd").len(), 2);
     let week = Keep::For(std::time::Duration::from_secs(7 * 86_400));
-    db.set_retention(Some("cost"), Level::Raw, Some(week));
+    db.set_retention(Some("cost"), Level::Raw, Some(week))
+        .unwrap();
     assert_eq!(db.retention().keep("cost", Level::Raw), week);
     assert_eq!(db.retention().keep("other", Level::Raw), Keep::Forever);
     assert_eq!(ints(&db, "cost", "usd"), [(now - day, 2)], "hidden at once");
@@ -424,7 +425,7 @@ fn retention_hides_expired_points_at_once_and_compaction_removes_them() {
     // after the call, so the store is settled either way.
     db.compact().unwrap();
     assert!(db.stats().compactions >= 1);
-    db.set_retention(Some("cost"), Level::Raw, None);
+    db.set_retention(Some("cost"), Level::Raw, None).unwrap();
     assert_eq!(
         ints(&db, "cost", "usd"),
         [(now - day, 2), (now, 4)],

@@ -419,12 +419,14 @@ fn tier_retention_hides_at_once_and_compaction_removes_from_disk() {
         Some("requests"),
         Level::Rollup(Tier::Minute),
         Some(two_days),
-    );
+    )
+    .unwrap();
     db.set_retention(
         Some("requests"),
         Level::Raw,
         Some(Keep::For(Duration::from_secs(86_400))),
-    );
+    )
+    .unwrap();
     assert_eq!(minutes(&db), 1, "old minutes hidden at once");
     let hours = rolled(&db, "requests", range, Some(H)).0;
     assert_eq!(
@@ -443,8 +445,10 @@ fn tier_retention_hides_at_once_and_compaction_removes_from_disk() {
 
     db.compact().unwrap();
     // On disk: lift the retention again and the expired data does not come back.
-    db.set_retention(Some("requests"), Level::Rollup(Tier::Minute), None);
-    db.set_retention(Some("requests"), Level::Raw, None);
+    db.set_retention(Some("requests"), Level::Rollup(Tier::Minute), None)
+        .unwrap();
+    db.set_retention(Some("requests"), Level::Raw, None)
+        .unwrap();
     assert_eq!(
         minutes(&db),
         1,

@@ -29,14 +29,14 @@ pub(crate) fn run(args: ServeArgs) -> Result<()> {
         .thread_name("tally")
         .build()
         .context("cannot start the async runtime")?;
-    let result = runtime.block_on(serve(settings));
+    let result = runtime.block_on(serve(settings, args));
     if let Err(e) = &result {
         error!(error = %format!("{e:#}"), "tally stopped with an error");
     }
     result
 }
 
-async fn serve(settings: Settings) -> Result<()> {
+async fn serve(settings: Settings, args: ServeArgs) -> Result<()> {
     if let Some(file) = &settings.config_file {
         info!(file = %file.display(), "read config file");
     }
@@ -70,6 +70,7 @@ async fn serve(settings: Settings) -> Result<()> {
     let tcp_task =
         tcp_listener.map(|l| tokio::spawn(tcp::serve(l, Arc::clone(&app), stop.clone(), grace)));
     announce(&app.settings, http_addr, tcp_addr);
+    reload_on_hangup(Arc::clone(&app), args);
 
     let signal = shutdown::signal().await;
     info!(
@@ -245,6 +246,40 @@ fn browsable(addr: SocketAddr) -> SocketAddr {
         });
     }
     a
+}
+
+/// On SIGHUP, rereads the config file and applies what can change without a restart: the
+/// retention levels (run-time changes made through the admin API stay on top). A file that no
+/// longer parses is reported and the running settings are kept.
+fn reload_on_hangup(app: Arc<App>, args: ServeArgs) {
+    #[cfg(unix)]
+    tokio::spawn(async move {
+        use tokio::signal::unix::{signal, SignalKind};
+        let mut hup = match signal(SignalKind::hangup()) {
+            Ok(s) => s,
+            Err(e) => {
+                warn!(error = %e, "cannot listen for SIGHUP; config reload needs a restart");
+                return;
+            }
+        };
+        while hup.recv().await.is_some() {
+            match config::resolve(&args) {
+                Ok(s) => {
+                    app.db.set_configured_retention(s.engine.retention);
+                    info!(
+                        file = ?s.config_file,
+                        "config reloaded on SIGHUP: retention applied; other settings take effect at the next restart"
+                    );
+                }
+                Err(e) => error!(
+                    error = %e,
+                    "config reload on SIGHUP failed; the running settings stay in force"
+                ),
+            }
+        }
+    });
+    #[cfg(not(unix))]
+    let _ = (app, args);
 }
 
 #[cfg(test)]

@@ -10,7 +10,7 @@
 use rand::{Rng, SeedableRng};
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
-use tally_tests::Tally;
+use tally_tests::{Tally, TallyOptions};
 
 #[test]
 fn metrics_are_last_write_wins_across_head_segments_and_restarts() {
@@ -175,7 +175,7 @@ fn rollup(tally: &Tally, query: &str) -> Value {
 
 #[test]
 fn retention_set_at_run_time_hides_expired_points_at_once() {
-    let tally = Tally::start().unwrap();
+    let mut tally = Tally::start().unwrap();
     let now = now_ns();
     let (old, recent) = (now - 10 * DAY, now - HOUR);
     let body = format!(
@@ -186,7 +186,7 @@ fn retention_set_at_run_time_hides_expired_points_at_once() {
     let forever = json!({"raw": "forever", "1m": "forever", "1h": "forever", "1d": "forever"});
     assert_eq!(
         tally.get("/admin/retention").unwrap().json().unwrap(),
-        json!({"default": forever, "measurements": {}}),
+        json!({"default": forever, "measurements": {}, "changed_at_run_time": []}),
         "the harness keeps every level forever"
     );
 
@@ -195,7 +195,11 @@ fn retention_set_at_run_time_hides_expired_points_at_once() {
     assert_eq!(status, 200, "{j}");
     assert_eq!(
         j,
-        json!({"default": forever, "measurements": {"ret": {"raw": "1w"}}})
+        json!({
+            "default": forever,
+            "measurements": {"ret": {"raw": "1w"}},
+            "changed_at_run_time": [{"measurement": "ret", "level": "raw", "keep": "1w"}],
+        })
     );
     assert_eq!(
         tally.column("ret", "host", "a", "v").unwrap(),
@@ -269,6 +273,49 @@ fn retention_set_at_run_time_hides_expired_points_at_once() {
         j,
         "GET answers what PUT did"
     );
+    // Run-time changes are kept in the data directory: a restart (which rereads the config
+    // file) keeps them.
+    tally.terminate().unwrap();
+    tally.restart().unwrap();
+    assert_eq!(tally.get("/admin/retention").unwrap().json().unwrap(), j);
+    // keep=default on the default drops that run-time change: the config's value is back.
+    let (_, j) = put_retention(&tally, "level=1m&keep=default");
+    assert_eq!(j["default"]["1m"], "forever");
+}
+
+#[test]
+fn sighup_reloads_retention_from_the_config_file() {
+    let mut tally = Tally::start().unwrap();
+    let now = now_ns();
+    let (old, recent) = (now - 10 * DAY, now - HOUR);
+    tally
+        .write_ok(&format!(
+            "hup,host=a v=1i {old}\nhup,host=a v=2i {recent}\n"
+        ))
+        .unwrap();
+    assert_eq!(tally.column("hup", "host", "a", "v").unwrap().len(), 2);
+    tally
+        .set_options(TallyOptions {
+            config: Some("[retention.measurements.hup]\nraw = \"1d\"\n".to_owned()),
+            ..TallyOptions::default()
+        })
+        .unwrap();
+    let pid = i32::try_from(tally.pid().unwrap()).unwrap();
+    // SAFETY: sending a signal to the child this test started; no memory is involved.
+    assert_eq!(unsafe { libc::kill(pid, libc::SIGHUP) }, 0);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while tally.column("hup", "host", "a", "v").unwrap().len() != 1 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "SIGHUP did not apply the new retention; log:\n{}",
+            tally.stderr()
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let j = tally.get("/admin/retention").unwrap().json().unwrap();
+    assert_eq!(j["measurements"]["hup"], json!({"raw": "1d"}), "{j}");
+    assert!(tally.is_running());
+    assert_eq!(tally.log_lines(&["config reloaded on SIGHUP"]).len(), 1);
 }
 
 /// One written `requests` point.

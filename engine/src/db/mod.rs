@@ -39,7 +39,7 @@ use crate::fsutil;
 use crate::head::Head;
 use crate::manifest::Manifest;
 use crate::options::{MeasurementKind, Options};
-use crate::retention::{Keep, Level, RetentionPolicy};
+use crate::retention::{Keep, Level, RetentionLayers, RetentionPolicy};
 use crate::rollup::file::RollupFile;
 use crate::segment::Segment;
 use crate::selector::Selector;
@@ -217,7 +217,9 @@ struct Shared {
     view: RwLock<View>,
     counters: Counters,
     closed: AtomicBool,
-    /// Retention per measurement and level (see [`Options::retention`]); changeable at run time.
+    /// The configured retention and the run-time changes over it (persisted in `RETENTION`).
+    layers: Mutex<RetentionLayers>,
+    /// The policy in force (derived from `layers`, read on every query).
     retention: RwLock<RetentionPolicy>,
 }
 
@@ -308,6 +310,7 @@ impl Db {
             }
         }
 
+        let layers = load_retention(&dir, &opts)?;
         let mut report = RecoveryReport::default();
         let mut manifest = Manifest::load(&dir)?.unwrap_or_default();
         let listed = (manifest.segments.len(), manifest.rollups.len());
@@ -401,7 +404,8 @@ impl Db {
             }),
             counters: Counters::default(),
             closed: AtomicBool::new(false),
-            retention: RwLock::new(opts.retention.clone()),
+            retention: RwLock::new(layers.effective()),
+            layers: Mutex::new(layers),
         });
         shared
             .counters
@@ -580,16 +584,58 @@ impl Db {
     }
 
     /// Sets how long `level` of `measurement` is kept (`measurement = None`: the default of
-    /// every measurement; `keep = None` removes a measurement's override). Takes effect at once
-    /// for reads; the compactor removes expired data from disk on its next round.
-    pub fn set_retention(&self, measurement: Option<&str>, level: Level, keep: Option<Keep>) {
-        write(&self.shared.retention).set(measurement, level, keep);
+    /// every measurement), or with `keep = None` removes that run-time change so the level follows
+    /// the configuration again. The change is kept in the data directory (`RETENTION`), so it
+    /// survives restarts and config reloads. Takes effect at once for reads; the compactor
+    /// removes expired data from disk on its next round.
+    pub fn set_retention(
+        &self,
+        measurement: Option<&str>,
+        level: Level,
+        keep: Option<Keep>,
+    ) -> Result<(), EngineError> {
+        let mut layers = self
+            .shared
+            .layers
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        let mut next = layers.clone();
+        next.set(measurement, level, keep);
+        let path = self.shared.dir.join(RETENTION_FILE);
+        fsutil::write_atomic(&path, next.encode_changes().as_bytes())
+            .map_err(|e| EngineError::io("write", &path, e))?;
+        *write(&self.shared.retention) = next.effective();
+        *layers = next;
+        drop(layers);
+        self.nudge_compactor();
+        Ok(())
+    }
+
+    /// Replaces the configured retention (a config reload); run-time changes stay on top.
+    pub fn set_configured_retention(&self, policy: RetentionPolicy) {
+        let mut layers = self
+            .shared
+            .layers
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        layers.config = policy;
+        *write(&self.shared.retention) = layers.effective();
+        drop(layers);
         self.nudge_compactor();
     }
 
     /// The retention in force: the default and the per-measurement overrides.
     pub fn retention(&self) -> RetentionPolicy {
         read(&self.shared.retention).clone()
+    }
+
+    /// The configured retention and the run-time changes over it.
+    pub fn retention_layers(&self) -> RetentionLayers {
+        self.shared
+            .layers
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
     }
 
     fn nudge_compactor(&self) {
@@ -737,6 +783,26 @@ fn merge_columns(series: SeriesId, parts: Vec<FieldColumn>, lww: bool) -> Vec<Fi
         }
     }
     out
+}
+
+/// File in the data directory holding run-time retention changes.
+const RETENTION_FILE: &str = "RETENTION";
+
+/// The configured retention plus the run-time changes saved in the data directory.
+fn load_retention(dir: &Path, opts: &Options) -> Result<RetentionLayers, EngineError> {
+    let path = dir.join(RETENTION_FILE);
+    let changes = match std::fs::read_to_string(&path) {
+        Ok(text) => RetentionLayers::decode_changes(&text).map_err(|reason| EngineError::Corrupt {
+            path: path.clone(),
+            reason: format!("{reason}; fix or delete the file (it holds retention changes made through the admin API) and start again"),
+        })?,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => BTreeMap::new(),
+        Err(e) => return Err(EngineError::io("read", &path, e)),
+    };
+    Ok(RetentionLayers {
+        config: opts.retention.clone(),
+        changes,
+    })
 }
 
 /// Opens the files `names` lists in `sub_dir` (segments or rollup files), in order: deletes the

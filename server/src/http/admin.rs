@@ -96,12 +96,27 @@ fn internal(what: &str, join: &tokio::task::JoinError) -> Response<Body> {
     )
 }
 
-/// `GET /admin/retention`.
+/// `GET /admin/retention`: the policy in force, plus the run-time changes that override the
+/// config file (kept in the data directory across restarts).
 pub(crate) fn retention(app: &Arc<App>) -> Response<Body> {
-    reply::json(
-        StatusCode::OK,
-        &crate::retention::policy_json(&app.db.retention()),
-    )
+    let mut body = crate::retention::policy_json(&app.db.retention());
+    let changes: Vec<serde_json::Value> = app
+        .db
+        .retention_layers()
+        .changes
+        .iter()
+        .map(|((m, level), keep)| {
+            json!({
+                "measurement": m,
+                "level": level.name(),
+                "keep": crate::retention::format_keep(*keep),
+            })
+        })
+        .collect();
+    if let Some(obj) = body.as_object_mut() {
+        obj.insert("changed_at_run_time".to_owned(), json!(changes));
+    }
+    reply::json(StatusCode::OK, &body)
 }
 
 /// The parameters `PUT /admin/retention` accepts.
@@ -112,7 +127,13 @@ const SET_PARAMS: [&str; 3] = ["level", "keep", "measurement"];
 pub(crate) fn set_retention(app: &Arc<App>, params: &Params) -> Response<Body> {
     match parse_set(params) {
         Ok((measurement, level, keep)) => {
-            app.db.set_retention(measurement, level, keep);
+            if let Err(e) = app.db.set_retention(measurement, level, keep) {
+                error!(error = %e, "saving a retention change failed");
+                return reply::error(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    format!("the retention change was not applied: {e}; check that the data directory {} is writable", app.settings.data_dir.display()),
+                );
+            }
             info!(
                 measurement = measurement.unwrap_or("(default)"),
                 level = level.name(),
@@ -153,14 +174,8 @@ fn parse_set(params: &Params) -> Result<(Option<&str>, Level, Option<tally_engin
     let keep = match params.get("keep") {
         None | Some("") => {
             return Err(format!(
-                "missing keep: give a duration such as keep=90d or keep=2y, keep=forever, or with a measurement keep=default to follow the default again ({EXAMPLE})"
+                "missing keep: give a duration such as keep=90d or keep=2y, keep=forever, or keep=default to drop the run-time change so the config file's value applies again ({EXAMPLE})"
             ))
-        }
-        Some("default") if measurement.is_none() => {
-            return Err(
-                "keep=default removes a measurement's override, so it needs measurement=NAME; the default itself takes a duration (keep=90d) or keep=forever"
-                    .to_owned(),
-            )
         }
         Some("default") => None,
         Some(text) => Some(
@@ -197,6 +212,7 @@ mod tests {
             parse("measurement=cost&keep=default&level=1m").unwrap(),
             (Some("cost".into()), Level::ALL[1], None)
         );
+        assert_eq!(parse("keep=default").unwrap(), (None, Level::Raw, None));
     }
 
     #[test]
@@ -207,7 +223,6 @@ mod tests {
             ("keep=7q", "bad keep"),
             ("level=raw", "missing keep"),
             ("keep=", "missing keep"),
-            ("keep=default", "needs measurement"),
             ("keep=7d&measurement=", "measurement is empty"),
         ] {
             let e = parse(q).unwrap_err();

@@ -381,7 +381,8 @@ async fn retention_is_read_and_changed_per_level_and_measurement() {
         j,
         serde_json::json!({
             "default": {"raw": "forever", "1m": "forever", "1h": "forever", "1d": "forever"},
-            "measurements": {}
+            "measurements": {},
+            "changed_at_run_time": []
         })
     );
 
@@ -411,12 +412,15 @@ async fn retention_is_read_and_changed_per_level_and_measurement() {
     assert_eq!(j["measurements"], serde_json::json!({}));
     assert_eq!(count(points(&app, "measurement=ret").await), 2);
     assert_eq!(get_json(&app, "/admin/retention").await.1, j);
+    // keep=default on the default drops the run-time change: the configured value is back.
+    let (_, j) = put_json(&app, "/admin/retention?level=1h&keep=default").await;
+    assert_eq!(j["default"]["1h"], "forever");
+    assert_eq!(j["changed_at_run_time"], serde_json::json!([]));
 
     for (uri, needle) in [
         ("/admin/retention?level=raw", "missing keep"),
         ("/admin/retention?level=2m&keep=1d", "bad level '2m'"),
         ("/admin/retention?keep=7q", "use s, m, h, d, w or y"),
-        ("/admin/retention?keep=default", "needs measurement"),
         (
             "/admin/retention?measurment=ret&keep=1d",
             "unknown parameter 'measurment'",
