@@ -397,6 +397,19 @@ fn put_u16(buf: &mut Vec<u8>, v: u16) {
 
 /// Writes a u16-prefixed string; an over-long one (already reported as an error by the caller)
 /// is cut so the layout stays consistent until the point is rolled back.
+/// Encodes a series key from a measurement and tags that are already sorted by key and unique
+/// (for keys the engine makes itself, such as projection series).
+pub(crate) fn encode_series_key(measurement: &str, tags: &[(&str, &str)]) -> Vec<u8> {
+    let mut buf = Vec::with_capacity(4 + measurement.len() + tags.len() * 16);
+    put_str16(&mut buf, measurement);
+    put_u16(&mut buf, tags.len().min(u16::MAX as usize) as u16);
+    for (k, v) in tags.iter().take(u16::MAX as usize) {
+        put_str16(&mut buf, k);
+        put_str16(&mut buf, v);
+    }
+    buf
+}
+
 fn put_str16(buf: &mut Vec<u8>, s: &str) {
     let n = s.len().min(MAX_NAME_LEN);
     put_u16(buf, n as u16);

@@ -15,6 +15,7 @@ mod head;
 pub mod index;
 pub mod manifest;
 pub mod options;
+mod projection;
 pub mod retention;
 pub mod rollup;
 pub mod segment;
@@ -25,8 +26,8 @@ pub mod wal;
 
 pub use batch::{BatchError, PointBuilder, PointRef, PointScratch, SeriesKeyRef, WriteBatch};
 pub use db::{
-    CompactReport, Db, FieldRollup, FlushReport, PointRejection, RecoveryReport, RollupAnswer,
-    RollupQuery, SeriesData, SeriesInfo, SeriesRollup, Source, Stats, WriteSummary,
+    CompactReport, Db, FieldRollup, FlushReport, GroupRollup, PointRejection, RecoveryReport,
+    RollupAnswer, RollupQuery, SeriesData, SeriesInfo, Source, Stats, WriteSummary,
 };
 pub use error::EngineError;
 pub use options::{MeasurementKind, Options, SyncPolicy};

@@ -39,6 +39,12 @@ pub struct Options {
     pub distribution_fields: Vec<String>,
     /// Relative accuracy of the quantile sketches (1% by default).
     pub sketch_accuracy: RelativeAccuracy,
+    /// Rollups kept at reduced dimensions, per event measurement: each set of tag keys gets
+    /// rollups summed over every series with the same values of those tags (like ClickHouse
+    /// projections or Druid rollups). A rollup read grouped by (and filtered on) tags within one
+    /// set reads these few series instead of every per-request series. Defaults: `requests` by
+    /// `endpoint`, by `key`, and by `endpoint` + `status_class`.
+    pub projections: Vec<(String, Vec<String>)>,
     /// Width of a time partition: each flush writes one segment (and one rollup file) per
     /// partition it touches. A whole number of days, so a day bucket never spans two partitions.
     pub partition: Duration,
@@ -63,6 +69,19 @@ impl Default for Options {
             retention: RetentionPolicy::default(),
             distribution_fields: Vec::new(),
             sketch_accuracy: RelativeAccuracy::DEFAULT,
+            projections: [
+                &["endpoint"][..],
+                &["key"][..],
+                &["endpoint", "status_class"][..],
+            ]
+            .iter()
+            .map(|keys| {
+                (
+                    "requests".to_owned(),
+                    keys.iter().map(|k| (*k).to_owned()).collect(),
+                )
+            })
+            .collect(),
             partition: Duration::from_secs(24 * 3600),
             head_max_bytes: 256 << 20,
             flush_interval: Duration::from_secs(600),
@@ -88,8 +107,38 @@ impl Options {
         field.starts_with("latency") || self.distribution_fields.iter().any(|f| f == field)
     }
 
+    /// The projections (tag key sets, each sorted) of `measurement`; none for metrics, whose
+    /// last-write-wins rewrites a summed rollup could not undo.
+    pub fn projections_of(&self, measurement: &str) -> Vec<Vec<String>> {
+        if self.kind_of(measurement) != MeasurementKind::Event {
+            return Vec::new();
+        }
+        self.projections
+            .iter()
+            .filter(|(m, _)| m == measurement)
+            .map(|(_, keys)| {
+                let mut k = keys.clone();
+                k.sort();
+                k.dedup();
+                k
+            })
+            .collect()
+    }
+
     /// Checks the settings that could make the store inconsistent.
     pub fn validate(&self) -> Result<(), String> {
+        for (m, keys) in &self.projections {
+            if self.kind_of(m) != MeasurementKind::Event {
+                return Err(format!(
+                    "projection of '{m}' by {keys:?}: projections are for event measurements only (a summed rollup cannot undo last-write-wins rewrites); list '{m}' in event_measurements or remove the projection"
+                ));
+            }
+            if keys.is_empty() || keys.iter().any(|k| k.is_empty() || k.contains(',')) {
+                return Err(format!(
+                    "projection of '{m}' by {keys:?}: give one or more tag keys (without commas)"
+                ));
+            }
+        }
         const DAY: u64 = 86_400;
         let p = self.partition;
         if p.is_zero() || p.subsec_nanos() != 0 || !p.as_secs().is_multiple_of(DAY) {

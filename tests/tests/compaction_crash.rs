@@ -93,7 +93,7 @@ fn rollup_totals(
         "round {round}: no rollup tier served {measurement}: {served:?}"
     );
     let mut out = BTreeMap::new();
-    for s in v["series"].as_array().unwrap() {
+    for s in v["groups"].as_array().unwrap() {
         let key = s["tags"][tag].as_str().unwrap().to_owned();
         let buckets = s["fields"]["seq"].as_array().unwrap();
         assert_eq!(

@@ -260,8 +260,8 @@ fn retention_set_at_run_time_hides_expired_points_at_once() {
         j["sources"],
         json!([{"from": day, "to": day + DAY, "level": "1d"}])
     );
-    assert_eq!(j["series"][0]["fields"]["v"][0]["count"], 1, "{j}");
-    assert_eq!(j["series"][0]["fields"]["v"][0]["sum"], 1, "{j}");
+    assert_eq!(j["groups"][0]["fields"]["v"][0]["count"], 1, "{j}");
+    assert_eq!(j["groups"][0]["fields"]["v"][0]["sum"], 1, "{j}");
 
     // keep=default drops an override; the default itself changes per level too.
     let (_, j) = put_retention(&tally, "measurement=ret&keep=default");
@@ -346,7 +346,7 @@ fn totals(
 /// count, sum, min, max per endpoint of the bucket starting at `start` in a rollup answer.
 fn answered(j: &Value, start: i64) -> BTreeMap<String, (u64, f64, f64, f64)> {
     let mut out = BTreeMap::new();
-    for s in j["series"].as_array().unwrap() {
+    for s in j["groups"].as_array().unwrap() {
         let endpoint = s["tags"]["endpoint"].as_str().unwrap().to_owned();
         for b in s["fields"]["latency_ms"].as_array().unwrap() {
             if b["start"] == start {
@@ -407,11 +407,11 @@ fn rollup_totals_per_endpoint_equal_what_was_written() {
         json!([{"from": t0, "to": t0 + 3 * HOUR, "level": "1h"}]),
         "{j}"
     );
-    assert_eq!(j["series"].as_array().unwrap().len(), endpoints.len());
+    assert_eq!(j["groups"].as_array().unwrap().len(), endpoints.len());
     assert_eq!(answered(&j, t0), want(t0, t0 + 3 * HOUR));
 
     // Quantiles come from the merged sketches, within their 1% relative accuracy.
-    for s in j["series"].as_array().unwrap() {
+    for s in j["groups"].as_array().unwrap() {
         let endpoint = s["tags"]["endpoint"].as_str().unwrap();
         let mut values: Vec<f64> = points
             .iter()
@@ -465,7 +465,7 @@ fn rollup_totals_per_endpoint_equal_what_was_written() {
 
     // One endpoint through the tag filter.
     let j = rollup(&tally, &format!("{q}&tag=endpoint:%2Fv1%2Fchat"));
-    assert_eq!(j["series"].as_array().unwrap().len(), 1);
+    assert_eq!(j["groups"].as_array().unwrap().len(), 1);
     let mut chat = want(t0, t0 + 3 * HOUR);
     chat.retain(|e, _| e == "/v1/chat");
     assert_eq!(answered(&j, t0), chat);

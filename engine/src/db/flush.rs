@@ -3,12 +3,15 @@
 
 use super::commit::{self, CommitExtra};
 use super::{compact, read, write, FlushDone, FlushJob, FlushReport, Shared};
+use crate::batch::SeriesKeyRef;
 use crate::error::EngineError;
-use crate::rollup::file::{RollupFile, RollupFileWriter};
+use crate::projection;
+use crate::rollup::file::{EntryMode, RollupEntry, RollupFile, RollupFileWriter};
+use crate::rollup::{RollupBucket, Tier};
 use crate::segment::{Segment, SegmentWriter};
-use crate::types::TimeRange;
+use crate::types::{Nanos, SeriesId, TimeRange};
 use crossbeam_channel::{Receiver, Sender};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
@@ -55,6 +58,43 @@ struct PartitionFiles {
     range: TimeRange,
     segment: SegmentWriter,
     rollups: RollupFileWriter,
+    /// Rollups of projection series, summed over their raw series: per tier, by bucket start.
+    projected: BTreeMap<(SeriesId, String), [BTreeMap<Nanos, RollupBucket>; 3]>,
+}
+
+/// The projection series of raw series `id` (created in the registry on first use).
+fn projection_series(
+    shared: &Shared,
+    id: SeriesId,
+    projections: &mut HashMap<String, Vec<(String, Vec<String>)>>,
+) -> Result<Vec<SeriesId>, EngineError> {
+    let (measurement, raw_key) = {
+        let reg = read(&shared.registry);
+        let Some(key) = reg.key(id) else {
+            return Ok(Vec::new());
+        };
+        (key.measurement().to_owned(), key.as_bytes().to_vec())
+    };
+    let list = projections.entry(measurement.clone()).or_insert_with(|| {
+        shared
+            .opts
+            .projections_of(&measurement)
+            .into_iter()
+            .map(|keys| (projection::measurement_name(&measurement, &keys), keys))
+            .collect()
+    });
+    let raw = SeriesKeyRef::trusted(&raw_key);
+    let mut out = Vec::with_capacity(list.len());
+    for (name, keys) in list.iter() {
+        let key = projection::series_key(raw, name, keys);
+        let known = read(&shared.registry).get(&key);
+        let pid = match known {
+            Some(pid) => pid,
+            None => write(&shared.registry).get_or_create(SeriesKeyRef::trusted(&key))?,
+        };
+        out.push(pid);
+    }
+    Ok(out)
 }
 
 fn flush_head(shared: &Shared, job: &FlushJob) -> Result<FlushReport, EngineError> {
@@ -63,10 +103,16 @@ fn flush_head(shared: &Shared, job: &FlushJob) -> Result<FlushReport, EngineErro
     let committed = read(&shared.view).segments.clone();
     let part_ns = (shared.opts.partition.as_nanos() as i64).max(1);
     let mut parts: BTreeMap<i64, PartitionFiles> = BTreeMap::new();
+    let mut projections = HashMap::new();
     head.for_each_series(
         |id| shared.last_write_wins(id),
         |id, cols| {
             let lww = shared.last_write_wins(id);
+            let projected_ids = if lww {
+                Vec::new()
+            } else {
+                projection_series(shared, id, &mut projections)?
+            };
             for col in cols {
                 let mut start = 0;
                 while start < col.ts.len() {
@@ -84,6 +130,7 @@ fn flush_head(shared: &Shared, job: &FlushJob) -> Result<FlushReport, EngineErro
                             range,
                             segment: SegmentWriter::new(seq, range, shared.opts.zstd_level),
                             rollups: RollupFileWriter::new(seq, range, shared.opts.zstd_level),
+                            projected: BTreeMap::new(),
                         }
                     });
                     let (ts, values) = if start == 0 && end == col.ts.len() {
@@ -108,6 +155,18 @@ fn flush_head(shared: &Shared, job: &FlushJob) -> Result<FlushReport, EngineErro
                         files.range,
                     )?;
                     for e in entries {
+                        let tier = Tier::ALL.iter().position(|&t| t == e.tier).unwrap_or(0);
+                        for &pid in &projected_ids {
+                            let acc = files.projected.entry((pid, e.field.clone())).or_default();
+                            for b in &e.buckets {
+                                match acc[tier].get_mut(&b.start) {
+                                    Some(old) => old.merge(b)?,
+                                    None => {
+                                        acc[tier].insert(b.start, b.clone());
+                                    }
+                                }
+                            }
+                        }
                         files.rollups.add(e)?;
                     }
                     start = end;
@@ -123,7 +182,18 @@ fn flush_head(shared: &Shared, job: &FlushJob) -> Result<FlushReport, EngineErro
     let result: Result<(), EngineError> = (|| {
         let mut segments = Vec::new();
         let mut rollups = Vec::new();
-        for files in parts.into_values() {
+        for mut files in parts.into_values() {
+            for ((series, field), tiers) in std::mem::take(&mut files.projected) {
+                for (tier, buckets) in Tier::ALL.into_iter().zip(tiers) {
+                    files.rollups.add(RollupEntry {
+                        series,
+                        field: field.clone(),
+                        tier,
+                        mode: EntryMode::Add,
+                        buckets: buckets.into_values().collect(),
+                    })?;
+                }
+            }
             let path = shared.seg_dir.join(format!("{:016x}.seg", files.seq));
             written.push(path.clone());
             let (meta, bytes) = files.segment.finish(&path)?;

@@ -56,7 +56,7 @@ mod rollup_build;
 mod rollups;
 
 pub use compact::CompactReport;
-pub use rollups::{plan, FieldRollup, RollupAnswer, RollupQuery, SeriesRollup, Source};
+pub use rollups::{plan, FieldRollup, GroupRollup, RollupAnswer, RollupQuery, Source};
 use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -235,7 +235,9 @@ impl Shared {
     fn series_cutoff(&self, id: SeriesId, level: Level) -> Option<Nanos> {
         // Lock order registry -> retention; nothing takes them the other way round.
         let reg = read(&self.registry);
-        self.cutoff(reg.measurement_name(reg.measurement_id(id)?)?, level)
+        let name = reg.measurement_name(reg.measurement_id(id)?)?;
+        // Projection series expire with their measurement.
+        self.cutoff(crate::projection::base_measurement(name), level)
     }
 
     /// Whether series `id` is of a metric measurement (last write wins) rather than events.
@@ -646,10 +648,14 @@ impl Db {
         }
     }
 
-    /// Every measurement name, sorted.
+    /// Every measurement name, sorted (the engine's internal projection series not included).
     pub fn measurements(&self) -> Vec<String> {
         let reg = read(&self.shared.registry);
-        reg.index().measurements().map(str::to_owned).collect()
+        reg.index()
+            .measurements()
+            .filter(|m| !m.contains(crate::projection::MARK))
+            .map(str::to_owned)
+            .collect()
     }
 
     /// Tag keys of a measurement, sorted.
@@ -1012,6 +1018,16 @@ impl Writer {
                             break;
                         }
                     };
+                    if p.key.measurement().contains(crate::projection::MARK) {
+                        rejected.push(PointRejection {
+                            index: i,
+                            reason: format!(
+                                "measurement {:?} contains U+0001, which marks Tally's internal rollup projections; rename the measurement",
+                                p.key.measurement()
+                            ),
+                        });
+                        continue;
+                    }
                     let id = match reg.get_or_create(p.key) {
                         Ok(id) => id,
                         Err(e) => {

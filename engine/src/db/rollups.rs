@@ -18,14 +18,14 @@
 //! tiers that survive has no data for the expired span).
 
 use super::compact::apply_entry;
-use super::{merge_columns, read, Db, SeriesInfo, View};
+use super::{merge_columns, read, Db, View};
 use crate::error::EngineError;
 use crate::options::MeasurementKind;
 use crate::retention::Level;
 use crate::rollup::{rollup_column_by, RelativeAccuracy, RollupBucket, Tier};
 use crate::selector::Selector;
 use crate::types::{FieldColumn, FieldType, Nanos, SeriesId, TimeRange};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
 /// A rollup read.
@@ -40,6 +40,11 @@ pub struct RollupQuery<'a> {
     pub width: Option<Duration>,
     /// Which fields (`None`: every numeric field).
     pub fields: Option<&'a [&'a str]>,
+    /// Tag keys to group by: one answer per combination of their values, summed over the series
+    /// that share it (a series without a key groups under the empty value). `None`: one answer
+    /// per series. Grouping lets the read use a projection (rollups kept at reduced dimensions)
+    /// when one covers these keys and the selector's.
+    pub group_by: Option<&'a [&'a str]>,
 }
 
 /// Where a piece of the range was answered from.
@@ -70,11 +75,11 @@ pub struct FieldRollup {
     pub buckets: Vec<RollupBucket>,
 }
 
-/// The rollups of one series.
+/// The rollups of one group (or one series, without `group_by`).
 #[derive(Debug, Clone)]
-pub struct SeriesRollup {
-    /// The series.
-    pub series: SeriesInfo,
+pub struct GroupRollup {
+    /// The group's tags: the `group_by` keys and their values, or the series' tags.
+    pub tags: Vec<(String, String)>,
     /// Fields with data in the range, sorted by name.
     pub fields: Vec<FieldRollup>,
 }
@@ -82,8 +87,10 @@ pub struct SeriesRollup {
 /// The answer to a [`RollupQuery`].
 #[derive(Debug, Clone)]
 pub struct RollupAnswer {
-    /// Series with data in the range, in id order.
-    pub series: Vec<SeriesRollup>,
+    /// Groups with data in the range, sorted by tags.
+    pub groups: Vec<GroupRollup>,
+    /// The projection (tag keys) whose rollups served the tier pieces, if one did.
+    pub projection: Option<Vec<String>>,
     /// How the range was cut and which level served each piece, in time order.
     pub sources: Vec<(TimeRange, Source)>,
     /// Tier buckets recomputed from raw points because unflushed writes touch them.
@@ -165,10 +172,55 @@ impl Db {
                 sources.push((piece, source));
             }
         }
-        let series = self.series(q.selector);
-        let ids: Vec<SeriesId> = series.iter().map(|s| s.id).collect();
+        let raw = self.series(q.selector);
+        let ids: Vec<SeriesId> = raw.iter().map(|s| s.id).collect();
+        // Groups: by the group_by keys, or one per series.
+        let mut group_index: BTreeMap<Vec<(String, String)>, usize> = BTreeMap::new();
+        let mut group_of = |tags: &[(String, String)]| -> usize {
+            let key: Vec<(String, String)> = match q.group_by {
+                None => tags.to_vec(),
+                Some(keys) => {
+                    let mut keys: Vec<&str> = keys.to_vec();
+                    keys.sort_unstable();
+                    keys.dedup();
+                    keys.into_iter()
+                        .map(|k| {
+                            let v = tags.iter().find(|(t, _)| t == k).map_or("", |(_, v)| v);
+                            (k.to_owned(), v.to_owned())
+                        })
+                        .collect()
+                }
+            };
+            let next = group_index.len();
+            *group_index.entry(key).or_insert(next)
+        };
+        let raw_group: Vec<usize> = raw.iter().map(|s| group_of(&s.tags)).collect();
         let view = self.view();
         let lww = self.shared.opts.kind_of(measurement) == MeasurementKind::Metric;
+        // Tier pieces read a projection's few series when one covers the grouping and filters.
+        let projection = match q.group_by {
+            Some(keys) if !lww => {
+                let mut needed: BTreeSet<&str> = keys.iter().copied().collect();
+                needed.extend(q.selector.predicates.iter().map(|p| p.key()));
+                let all = self.shared.opts.projections_of(measurement);
+                crate::projection::choose(&all, &needed).map(<[String]>::to_vec)
+            }
+            _ => None,
+        };
+        // The series whose rollup entries the tier pieces read, and their groups.
+        let (units, unit_group): (Vec<SeriesId>, Vec<usize>) = match &projection {
+            None => (ids.clone(), raw_group.clone()),
+            Some(keys) => {
+                let sel = Selector {
+                    measurement: crate::projection::measurement_name(measurement, keys),
+                    predicates: q.selector.predicates.clone(),
+                };
+                self.series(&sel)
+                    .iter()
+                    .map(|s| (s.id, group_of(&s.tags)))
+                    .unzip()
+            }
+        };
         let raw_cutoff = self.shared.cutoff(measurement, Level::Raw);
         let dist_of = |field: &str| -> Option<RelativeAccuracy> {
             self.shared
@@ -176,10 +228,10 @@ impl Db {
                 .is_distribution_field(field)
                 .then_some(self.shared.opts.sketch_accuracy)
         };
-        let mut acc: Acc = (0..ids.len()).map(|_| BTreeMap::new()).collect();
+        let mut acc: Acc = (0..group_index.len()).map(|_| BTreeMap::new()).collect();
         // Unflushed points, read once for the whole range.
         let heads = read_heads(&view, &ids, q.fields, q.range, lww);
-        // Raw ranges to read, with the series slots that need each.
+        // Raw ranges to read, with the raw series slots that need each.
         let mut raw_needs: BTreeMap<(Nanos, Nanos), Vec<usize>> = BTreeMap::new();
         let mut recomputed = 0;
         for &(piece, source) in &sources {
@@ -191,7 +243,7 @@ impl Db {
                 continue;
             };
             let mut tier_buckets: Vec<BTreeMap<String, BTreeMap<Nanos, RollupBucket>>> =
-                (0..ids.len()).map(|_| BTreeMap::new()).collect();
+                (0..units.len()).map(|_| BTreeMap::new()).collect();
             for file in view.rollups.iter().filter(|f| {
                 let m = f.meta();
                 m.partition.start < piece.end
@@ -199,8 +251,8 @@ impl Db {
                     && m.min_start < piece.end
                     && piece.start <= m.max_start
             }) {
-                for e in file.read(&ids, q.fields, tier, piece)? {
-                    if let Ok(slot) = ids.binary_search(&e.series) {
+                for e in file.read(&units, q.fields, tier, piece)? {
+                    if let Ok(slot) = units.binary_search(&e.series) {
                         let b = tier_buckets[slot].entry(e.field.clone()).or_default();
                         apply_entry(b, e)?;
                     }
@@ -214,48 +266,40 @@ impl Db {
                         continue;
                     }
                     let ts = &col.ts[lo..hi];
+                    let values = col.values.slice(lo..hi);
+                    let dist = dist_of(&col.name);
+                    if !lww {
+                        // Events only add: straight into the group's output buckets.
+                        let out = acc[raw_group[slot]].entry(col.name.clone()).or_default();
+                        for b in rollup_column_by(ts, &values, out_start, dist) {
+                            merge_into(out, b)?;
+                        }
+                        continue;
+                    }
+                    // A metric's head point may replace a stored one: rebuild the touched
+                    // buckets from raw where raw still covers them, add where it does not.
                     let buckets = tier_buckets[slot].entry(col.name.clone()).or_default();
-                    if lww {
-                        // Rebuild the touched buckets from raw where raw still covers them.
-                        let mut starts: Vec<Nanos> =
-                            ts.iter().map(|&t| tier.bucket_start(t)).collect();
-                        starts.dedup();
-                        let mut additive = Vec::new();
-                        for s in starts {
-                            if raw_cutoff.is_none_or(|c| s >= c) {
-                                buckets.remove(&s);
-                                recomputed += 1;
-                                let end = s.saturating_add(tier.width_ns()).min(piece.end);
-                                raw_needs
-                                    .entry((s.max(piece.start), end))
-                                    .or_default()
-                                    .push(slot);
-                            } else {
-                                additive.push(s);
-                            }
+                    let mut starts: Vec<Nanos> = ts.iter().map(|&t| tier.bucket_start(t)).collect();
+                    starts.dedup();
+                    let mut additive = Vec::new();
+                    for s in starts {
+                        if raw_cutoff.is_none_or(|c| s >= c) {
+                            buckets.remove(&s);
+                            recomputed += 1;
+                            let end = s.saturating_add(tier.width_ns()).min(piece.end);
+                            raw_needs
+                                .entry((s.max(piece.start), end))
+                                .or_default()
+                                .push(slot);
+                        } else {
+                            additive.push(s);
                         }
-                        if additive.is_empty() {
-                            continue;
-                        }
-                        let values = col.values.slice(lo..hi);
-                        for b in rollup_column_by(
-                            ts,
-                            &values,
-                            |t| tier.bucket_start(t),
-                            dist_of(&col.name),
-                        ) {
-                            if additive.contains(&b.start) {
-                                merge_into(buckets, b)?;
-                            }
-                        }
-                    } else {
-                        let values = col.values.slice(lo..hi);
-                        for b in rollup_column_by(
-                            ts,
-                            &values,
-                            |t| tier.bucket_start(t),
-                            dist_of(&col.name),
-                        ) {
+                    }
+                    if additive.is_empty() {
+                        continue;
+                    }
+                    for b in rollup_column_by(ts, &values, |t| tier.bucket_start(t), dist) {
+                        if additive.contains(&b.start) {
                             merge_into(buckets, b)?;
                         }
                     }
@@ -263,7 +307,7 @@ impl Db {
             }
             for (slot, fields) in tier_buckets.into_iter().enumerate() {
                 for (field, buckets) in fields {
-                    let out = acc[slot].entry(field).or_default();
+                    let out = acc[unit_group[slot]].entry(field).or_default();
                     for (_, mut b) in buckets {
                         b.start = out_start(b.start);
                         merge_into(out, b)?;
@@ -279,18 +323,17 @@ impl Db {
             for (slot, cols) in slots.into_iter().zip(cols) {
                 for col in cols {
                     let dist = dist_of(&col.name);
-                    let out = acc[slot].entry(col.name.clone()).or_default();
+                    let out = acc[raw_group[slot]].entry(col.name.clone()).or_default();
                     for b in rollup_column_by(&col.ts, &col.values, out_start, dist) {
                         merge_into(out, b)?;
                     }
                 }
             }
         }
-        let series = series
+        let mut groups: Vec<GroupRollup> = group_index
             .into_iter()
-            .zip(acc)
-            .filter_map(|(info, fields)| {
-                let fields: Vec<FieldRollup> = fields
+            .filter_map(|(tags, i)| {
+                let fields: Vec<FieldRollup> = std::mem::take(&mut acc[i])
                     .into_iter()
                     .filter(|(_, b)| !b.is_empty())
                     .map(|(name, b)| FieldRollup {
@@ -298,14 +341,13 @@ impl Db {
                         buckets: b.into_values().collect(),
                     })
                     .collect();
-                (!fields.is_empty()).then_some(SeriesRollup {
-                    series: info,
-                    fields,
-                })
+                (!fields.is_empty()).then_some(GroupRollup { tags, fields })
             })
             .collect();
+        groups.sort_by(|a, b| a.tags.cmp(&b.tags));
         Ok(RollupAnswer {
-            series,
+            groups,
+            projection,
             sources,
             recomputed_buckets: recomputed,
         })

@@ -1,9 +1,11 @@
 //! `GET /debug/rollup`: aggregates through the rollup tiers, as the query layer will see them.
 //!
-//! `?measurement=M[&field=F ...][&tag=KEY:VALUE ...][&from=NS][&to=NS][&width=5m]` answers
-//! `{"sources": [{"from": ns, "to": ns, "level": "1h"}, ...], "recomputed_buckets": n,
-//! "series": [{"id", "measurement", "tags": {..}, "fields": {"F": [{"start": ns, "count": n,
-//! "sum": x, "min": x, "max": x, "p50": x|null, "p95": x|null, "p99": x|null}]}}]}`.
+//! `?measurement=M[&field=F ...][&tag=KEY:VALUE ...][&from=NS][&to=NS][&width=5m][&group_by=K,K]`
+//! answers `{"sources": [{"from": ns, "to": ns, "level": "1h"}, ...], "recomputed_buckets": n,
+//! "projection": ["endpoint"]|null, "groups": [{"tags": {..}, "fields": {"F": [{"start": ns,
+//! "count": n, "sum": x, "min": x, "max": x, "p50": x|null, "p95": x|null, "p99": x|null}]}}]}`.
+//! Without `group_by` every series is its own group (its tags); with it, groups are the values of
+//! those tag keys, and `projection` names the reduced-dimension rollups that served them, if any.
 //!
 //! `field` left out means every numeric field; `from`/`to` (ns, `[from, to)`) left out mean
 //! unbounded; `width` (a duration: `90s`, `5m`, `1h`, `1d`) left out means one bucket for the
@@ -12,7 +14,7 @@
 //! `sources` says which level served each piece of the range: rollup tiers inside, raw points
 //! at unaligned edges.
 
-use super::debug::{float_json, series_json};
+use super::debug::float_json;
 use super::params::Params;
 use super::reply::{self, Body};
 use crate::app::App;
@@ -24,7 +26,15 @@ use tally_engine::rollup::RollupBucket;
 use tally_engine::{EngineError, RollupAnswer, RollupQuery, Selector, TimeRange};
 
 /// The parameters `/debug/rollup` accepts.
-const PARAMS: [&str; 6] = ["measurement", "field", "tag", "from", "to", "width"];
+const PARAMS: [&str; 7] = [
+    "measurement",
+    "field",
+    "tag",
+    "from",
+    "to",
+    "width",
+    "group_by",
+];
 
 /// Quantiles reported per bucket, with their JSON keys.
 const QUANTILES: [(&str, f64); 3] = [("p50", 0.5), ("p95", 0.95), ("p99", 0.99)];
@@ -37,6 +47,7 @@ struct Request {
     range: TimeRange,
     width: Option<Duration>,
     fields: Vec<String>,
+    group_by: Option<Vec<String>>,
 }
 
 /// Answers `/debug/rollup`.
@@ -49,11 +60,16 @@ pub(crate) async fn rollup(app: &Arc<App>, params: Params) -> Response<Body> {
     let measurement = req.measurement.clone();
     let answer = tokio::task::spawn_blocking(move || -> Result<Value, EngineError> {
         let names: Vec<&str> = req.fields.iter().map(String::as_str).collect();
+        let by: Option<Vec<&str>> = req
+            .group_by
+            .as_ref()
+            .map(|g| g.iter().map(String::as_str).collect());
         let a = db.rollup(&RollupQuery {
             selector: &req.selector,
             range: req.range,
             width: req.width,
             fields: (!names.is_empty()).then_some(&names[..]),
+            group_by: by.as_deref(),
         })?;
         Ok(answer_json(&a))
     })
@@ -85,7 +101,7 @@ fn parse(params: &Params) -> Result<Request, String> {
             _ => "",
         };
         return Err(format!(
-            "unknown parameter '{k}' on /debug/rollup{hint}; it takes measurement, field, tag, from, to and width ({EXAMPLE})"
+            "unknown parameter '{k}' on /debug/rollup{hint}; it takes measurement, field, tag, from, to, width and group_by ({EXAMPLE})"
         ));
     }
     let measurement = match params.get("measurement") {
@@ -116,12 +132,25 @@ fn parse(params: &Params) -> Result<Request, String> {
             "an empty field parameter; write field=NAME, or leave field out for every numeric field ({EXAMPLE})"
         ));
     }
+    let group_by = match params.get("group_by") {
+        None => None,
+        Some(g) => {
+            let keys: Vec<String> = g.split(',').map(|k| k.trim().to_owned()).collect();
+            if keys.iter().any(String::is_empty) {
+                return Err(format!(
+                    "group_by '{g}' has an empty tag key; write group_by=endpoint or group_by=endpoint,status_class ({EXAMPLE})"
+                ));
+            }
+            Some(keys)
+        }
+    };
     Ok(Request {
         measurement,
         selector,
         range,
         width,
         fields,
+        group_by,
     })
 }
 
@@ -132,11 +161,17 @@ fn answer_json(a: &RollupAnswer) -> Value {
         .iter()
         .map(|(r, s)| json!({ "from": r.start, "to": r.end, "level": s.name() }))
         .collect();
-    let series: Vec<Value> = a
-        .series
+    let groups: Vec<Value> = a
+        .groups
         .iter()
         .map(|s| {
-            let mut m = series_json(&s.series);
+            let mut m = Map::new();
+            let tags: Map<String, Value> = s
+                .tags
+                .iter()
+                .map(|(k, v)| (k.clone(), Value::String(v.clone())))
+                .collect();
+            m.insert("tags".to_owned(), Value::Object(tags));
             let fields: Map<String, Value> = s
                 .fields
                 .iter()
@@ -152,7 +187,8 @@ fn answer_json(a: &RollupAnswer) -> Value {
     json!({
         "sources": sources,
         "recomputed_buckets": a.recomputed_buckets,
-        "series": series,
+        "projection": a.projection,
+        "groups": groups,
     })
 }
 

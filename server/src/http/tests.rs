@@ -487,7 +487,7 @@ async fn rollup_reads_totals_from_the_tiers() {
         j["sources"],
         serde_json::json!([{"from": t0, "to": t0 + 3 * H, "level": "1h"}])
     );
-    let b = &j["series"][0]["fields"]["lat"];
+    let b = &j["groups"][0]["fields"]["lat"];
     assert_eq!(b.as_array().unwrap().len(), 1, "{j}");
     let want: Vec<i64> = (0..30).filter(|i| i % 3 == 0).collect();
     assert_eq!(b[0]["start"], t0);
@@ -500,7 +500,7 @@ async fn rollup_reads_totals_from_the_tiers() {
     assert!(b[0]["p50"].is_null(), "lat is not a distribution field");
 
     let (_, j) = get_json(&app, &format!("{uri}&width=1h")).await;
-    let b = j["series"][0]["fields"]["lat"].as_array().unwrap().clone();
+    let b = j["groups"][0]["fields"]["lat"].as_array().unwrap().clone();
     let counts: Vec<u64> = b.iter().map(|b| b["count"].as_u64().unwrap()).collect();
     assert_eq!(counts, vec![4, 3, 3]);
 
