@@ -1,5 +1,7 @@
 //! Tally's benchmarks: the measured ingest paths over the seeded workload, shared by the criterion
-//! benches (`benches/ingest.rs`) and the figures report (`src/bin/ingest_report.rs`).
+//! benches (`benches/ingest.rs`) and the figures report (`src/bin/ingest_report.rs`), and the
+//! streamed loading, quantile and CPU-accounting helpers of the rollup report
+//! (`src/bin/rollup_report.rs`).
 //!
 //! Every figure is taken on [`tally_ingest::workload`] output, so numbers from different commits
 //! are comparable; `docs/benchmarks.md` records them with the machine and the commands.
@@ -8,6 +10,7 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 use tally_engine::codec::{encode_timestamps, encode_values};
+use tally_engine::rollup::RollupError;
 use tally_engine::segment::{SegmentError, SegmentMeta, SegmentWriter, DEFAULT_BLOCK_SIZE};
 use tally_engine::{ColumnValues, Db, EngineError, FieldValueRef, SeriesId, TimeRange, WriteBatch};
 use tally_ingest::line_protocol::{Limits, Parser, Precision};
@@ -39,6 +42,9 @@ pub enum BenchError {
     /// A stored batch did not decode, or a field changed type within a series.
     #[error("{0}")]
     Data(String),
+    /// Merging rollups failed (distributions of different accuracy).
+    #[error("rollup: {0}")]
+    Rollup(#[from] RollupError),
     /// zstd failed.
     #[error("zstd: {0}")]
     Zstd(std::io::Error),
@@ -471,6 +477,202 @@ pub fn thousands(v: f64) -> String {
     out
 }
 
+/// One parsed write of the streamed workload (see [`WorkloadBatches`]).
+#[derive(Debug)]
+pub struct LoadBatch {
+    /// The points, ready for [`Db::write`].
+    pub batch: WriteBatch,
+    /// Points in the batch.
+    pub points: u64,
+    /// Bytes of line protocol the batch was parsed from.
+    pub bytes: u64,
+    /// Timestamp of the first point (the workload is in time order).
+    pub first_ts: i64,
+    /// Timestamp of the last point.
+    pub last_ts: i64,
+}
+
+/// The workload generated and parsed chunk by chunk, for volumes that do not fit in memory as
+/// [`Bodies`] (a hundred million points are 16 GB of line protocol).
+#[derive(Debug)]
+pub struct WorkloadBatches {
+    workload: Workload,
+    parser: Parser,
+    body: Vec<u8>,
+    batch_points: usize,
+}
+
+impl WorkloadBatches {
+    /// Streams `cfg`'s window in writes of `batch_points` points.
+    pub fn new(cfg: WorkloadConfig, batch_points: usize) -> Self {
+        WorkloadBatches {
+            workload: Workload::new(cfg),
+            parser: parser(),
+            body: Vec::with_capacity(batch_points.max(1) * 180),
+            batch_points: batch_points.max(1),
+        }
+    }
+
+    /// The next write, or `None` once the window is done.
+    pub fn next_batch(&mut self) -> Result<Option<LoadBatch>, BenchError> {
+        self.body.clear();
+        let n = self.workload.next_chunk(&mut self.body, self.batch_points);
+        if n == 0 {
+            return Ok(None);
+        }
+        let (first_ts, last_ts) = body_time_span(&self.body).ok_or_else(|| {
+            BenchError::Data("a generated body has a line without a timestamp".into())
+        })?;
+        let mut batch = WriteBatch::with_capacity(self.body.len() * 6 / 5);
+        let points = parse_body(&mut self.parser, &self.body, &mut batch)? as u64;
+        Ok(Some(LoadBatch {
+            batch,
+            points,
+            bytes: self.body.len() as u64,
+            first_ts,
+            last_ts,
+        }))
+    }
+}
+
+/// Timestamps of the first and last line of a line-protocol body whose every line ends in one
+/// (as the workload's do); `None` if the body is empty or either line has none.
+pub fn body_time_span(body: &[u8]) -> Option<(i64, i64)> {
+    let mut lines = body
+        .split(|&c| c == b'\n')
+        .filter(|l| !l.is_empty() && l.first() != Some(&b'#'));
+    let first = lines.next()?;
+    let last = body
+        .split(|&c| c == b'\n')
+        .rev()
+        .find(|l| !l.is_empty() && l.first() != Some(&b'#'))?;
+    Some((line_timestamp(first)?, line_timestamp(last)?))
+}
+
+/// The trailing integer timestamp of one line-protocol line.
+fn line_timestamp(line: &[u8]) -> Option<i64> {
+    let line = line.strip_suffix(b"\r").unwrap_or(line);
+    let at = line.iter().rposition(|&c| c == b' ')?;
+    std::str::from_utf8(&line[at + 1..]).ok()?.parse().ok()
+}
+
+/// The `points_per_day` that makes `cfg`'s window (its start, duration and seed) hold about
+/// `points` points.
+///
+/// The generator's volume follows weekdays, weekends and the Monday surge, so a window's total is
+/// not `days * points_per_day`. Volume scales linearly with `points_per_day`, so one pass at a
+/// 32nd of the rate measures the ratio (Poisson noise at that size is about 0.1%).
+pub fn points_per_day_for(cfg: &WorkloadConfig, points: u64) -> u64 {
+    let days = (cfg.duration_ns as f64 / 86_400e9).max(1.0 / 24.0);
+    let probe = ((points as f64 / days / 32.0) as u64).max(10_000);
+    let mut w = Workload::new(WorkloadConfig {
+        points_per_day: probe,
+        ..cfg.clone()
+    });
+    let mut sink = Vec::with_capacity(BATCH_POINTS * 180);
+    let mut n = 0u64;
+    loop {
+        sink.clear();
+        let k = w.next_chunk(&mut sink, BATCH_POINTS);
+        if k == 0 {
+            break;
+        }
+        n += k as u64;
+    }
+    ((points as f64 * probe as f64 / n.max(1) as f64).round() as u64).max(1)
+}
+
+/// The `q`-quantile of `values` as [`tally_engine::rollup::exact_quantile`] defines it (the value
+/// at 0-based rank `floor(q * (n - 1))` of the sorted values), found by selection in linear time
+/// instead of a full sort; reorders `values`. `None` when empty or `q` is outside `[0, 1]`.
+pub fn exact_quantile_in_place(values: &mut [f64], q: f64) -> Option<f64> {
+    if values.is_empty() || !(0.0..=1.0).contains(&q) {
+        return None;
+    }
+    let rank = ((q * (values.len() as f64 - 1.0)) as usize).min(values.len() - 1);
+    let (_, v, _) = values.select_nth_unstable_by(rank, f64::total_cmp);
+    Some(*v)
+}
+
+/// `|approx - exact| / |exact|` (0 when both are 0, infinite when only `exact` is).
+pub fn relative_difference(approx: f64, exact: f64) -> f64 {
+    if approx == exact {
+        0.0
+    } else {
+        (approx - exact).abs() / exact.abs()
+    }
+}
+
+/// The median and the maximum of some durations (zero when there are none).
+pub fn median_max(times: &[Duration]) -> (Duration, Duration) {
+    let mut t = times.to_vec();
+    t.sort();
+    match t.len() {
+        0 => (Duration::ZERO, Duration::ZERO),
+        n => (t[n / 2], t[n - 1]),
+    }
+}
+
+/// CPU time (user + system) of the calling thread so far.
+pub fn thread_cpu_time() -> Duration {
+    // SAFETY: clock_gettime only writes the timespec we pass, a plain-old-data C struct for which
+    // all-zero bytes are a valid value.
+    let ts = unsafe {
+        let mut ts: libc::timespec = std::mem::zeroed();
+        if libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts) != 0 {
+            return Duration::ZERO;
+        }
+        ts
+    };
+    Duration::new(
+        ts.tv_sec.max(0) as u64,
+        ts.tv_nsec.clamp(0, 999_999_999) as u32,
+    )
+}
+
+/// CPU time (user + system) of each live thread of this process, by thread name, from
+/// `/proc/self/task` (Linux; empty elsewhere). Threads of one name are summed, so the engine's
+/// `tally-writer`, `tally-flusher` and `tally-compactor` can be told apart from the caller's.
+pub fn threads_cpu() -> Vec<(String, Duration)> {
+    // SAFETY: sysconf has no memory effects.
+    let ticks = unsafe { libc::sysconf(libc::_SC_CLK_TCK) };
+    let ticks = if ticks > 0 { ticks as f64 } else { 100.0 };
+    let mut out: Vec<(String, Duration)> = Vec::new();
+    let Ok(tasks) = std::fs::read_dir("/proc/self/task") else {
+        return out;
+    };
+    for task in tasks.flatten() {
+        let Ok(stat) = std::fs::read_to_string(task.path().join("stat")) else {
+            continue;
+        };
+        let Some((name, cpu)) = parse_task_stat(&stat, ticks) else {
+            continue;
+        };
+        match out.iter_mut().find(|(n, _)| *n == name) {
+            Some((_, total)) => *total += cpu,
+            None => out.push((name, cpu)),
+        }
+    }
+    out.sort();
+    out
+}
+
+/// Name and utime + stime of one `/proc/<pid>/task/<tid>/stat` line. The name sits in
+/// parentheses and may itself hold spaces or parentheses, so fields are counted from the last `)`.
+fn parse_task_stat(stat: &str, ticks_per_sec: f64) -> Option<(String, Duration)> {
+    let open = stat.find('(')?;
+    let close = stat.rfind(')')?;
+    let name = stat.get(open + 1..close)?.to_owned();
+    // After ")": state(3) ppid(4) ... utime(14) stime(15), so utime is the 12th field here.
+    let mut rest = stat.get(close + 1..)?.split_whitespace().skip(11);
+    let utime: u64 = rest.next()?.parse().ok()?;
+    let stime: u64 = rest.next()?.parse().ok()?;
+    Some((
+        name,
+        Duration::from_secs_f64((utime + stime) as f64 / ticks_per_sec),
+    ))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -551,6 +753,132 @@ mod tests {
         assert_eq!(
             (u.segment_bytes, u.segment_files, u.wal_bytes, u.other_bytes),
             (100, 1, 10, 1)
+        );
+    }
+
+    #[test]
+    fn body_time_span_reads_the_first_and_last_timestamps() {
+        let body = b"m,a=b v=1 100\nm,a=b v=2 250\r\nm,a=b v=3 300\n";
+        assert_eq!(body_time_span(body), Some((100, 300)));
+        assert_eq!(body_time_span(b"m v=1 7"), Some((7, 7)));
+        assert_eq!(body_time_span(b""), None);
+        assert_eq!(body_time_span(b"m v=1\n"), None);
+    }
+
+    #[test]
+    fn streamed_batches_cover_the_window_in_time_order() {
+        let cfg = WorkloadConfig {
+            points_per_day: 30_000,
+            ..Default::default()
+        };
+        let whole = Bodies::generate(cfg.clone(), None);
+        let mut stream = WorkloadBatches::new(cfg.clone(), 7_000);
+        let (mut points, mut bytes, mut last) = (0u64, 0u64, i64::MIN);
+        while let Some(b) = stream.next_batch().unwrap() {
+            assert_eq!(b.points, b.batch.len() as u64);
+            assert!(
+                last <= b.first_ts && b.first_ts <= b.last_ts,
+                "{last} {b:?}"
+            );
+            assert!(b.first_ts >= cfg.start_ns && b.last_ts < cfg.start_ns + cfg.duration_ns);
+            last = b.last_ts;
+            points += b.points;
+            bytes += b.bytes;
+        }
+        assert_eq!((points, bytes), (whole.points, whole.bytes));
+    }
+
+    #[test]
+    fn points_per_day_for_hits_the_requested_total() {
+        // Nine days from a Thursday: weekends and one Monday surge inside.
+        let cfg = WorkloadConfig {
+            start_ns: 1_767_571_200 * 1_000_000_000 - 4 * 86_400 * 1_000_000_000,
+            duration_ns: 9 * 86_400 * 1_000_000_000,
+            ..Default::default()
+        };
+        let want = 600_000u64;
+        let ppd = points_per_day_for(&cfg, want);
+        assert!(ppd > want / 9, "weekends make a weekday carry more: {ppd}");
+        let got = Bodies::generate(
+            WorkloadConfig {
+                points_per_day: ppd,
+                ..cfg
+            },
+            None,
+        )
+        .points;
+        let err = relative_difference(got as f64, want as f64);
+        assert!(err < 0.02, "asked {want}, got {got}");
+    }
+
+    #[test]
+    fn quantile_by_selection_equals_the_engines_definition() {
+        // A deterministic, unsorted spread with duplicates.
+        let values: Vec<f64> = (0..10_001u64)
+            .map(|i| ((i * 7_919) % 1_013) as f64 * 0.1)
+            .collect();
+        for q in [0.0, 0.01, 0.5, 0.95, 0.99, 0.999, 1.0] {
+            let mut v = values.clone();
+            assert_eq!(
+                exact_quantile_in_place(&mut v, q),
+                tally_engine::rollup::exact_quantile(&values, q),
+                "q = {q}"
+            );
+        }
+        assert_eq!(exact_quantile_in_place(&mut [], 0.5), None);
+        assert_eq!(exact_quantile_in_place(&mut [1.0], 1.5), None);
+        assert_eq!(
+            exact_quantile_in_place(&mut [3.0, 1.0, 2.0], 0.99),
+            Some(2.0)
+        );
+    }
+
+    #[test]
+    fn relative_difference_and_median_max() {
+        assert_eq!(relative_difference(101.0, 100.0), 0.01);
+        assert_eq!(relative_difference(99.0, 100.0), 0.01);
+        assert_eq!(relative_difference(0.0, 0.0), 0.0);
+        assert!(relative_difference(1.0, 0.0).is_infinite());
+        let ms = Duration::from_millis;
+        assert_eq!(median_max(&[ms(5), ms(1), ms(9)]), (ms(5), ms(9)));
+        assert_eq!(median_max(&[ms(4), ms(2)]), (ms(4), ms(4)));
+        assert_eq!(median_max(&[]), (Duration::ZERO, Duration::ZERO));
+    }
+
+    #[test]
+    fn task_stat_lines_give_name_and_cpu() {
+        let line = "4242 (tally-writer) S 1 2 3 0 -1 4194560 100 0 0 0 250 50 0 0 20 0 9 0 100 0 0";
+        assert_eq!(
+            parse_task_stat(line, 100.0),
+            Some(("tally-writer".to_owned(), Duration::from_secs(3)))
+        );
+        let odd = "7 (a) (b c) R 1 2 3 0 -1 0 0 0 0 0 10 10 0 0 20 0 1 0 1 0 0";
+        assert_eq!(
+            parse_task_stat(odd, 100.0),
+            Some(("a) (b c".to_owned(), Duration::from_millis(200)))
+        );
+        assert_eq!(parse_task_stat("garbage", 100.0), None);
+    }
+
+    #[test]
+    fn cpu_clocks_count_work_of_this_thread() {
+        let probe = std::thread::Builder::new()
+            .name("cpu-probe".into())
+            .spawn(|| {
+                let t0 = thread_cpu_time();
+                let mut x = 0u64;
+                for i in 0..20_000_000u64 {
+                    x = std::hint::black_box(x.wrapping_mul(31).wrapping_add(i));
+                }
+                (thread_cpu_time().saturating_sub(t0), threads_cpu(), x)
+            })
+            .unwrap();
+        let (spent, threads, _) = probe.join().unwrap();
+        assert!(spent > Duration::ZERO);
+        let mine = threads.iter().find(|(n, _)| n == "cpu-probe");
+        assert!(
+            mine.is_some_and(|(_, cpu)| *cpu <= spent + Duration::from_millis(20)),
+            "{threads:?}"
         );
     }
 }
