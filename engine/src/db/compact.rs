@@ -151,6 +151,8 @@ impl Throttle {
 struct PartitionFiles {
     segments: Vec<Arc<Segment>>,
     rollups: Vec<Arc<RollupFile>>,
+    /// Rollup files of projection series, merged apart from the others.
+    projections: Vec<Arc<RollupFile>>,
 }
 
 /// One compaction round over every partition that needs it.
@@ -166,7 +168,11 @@ fn round(shared: &Shared) -> Result<CompactReport, EngineError> {
     }
     for r in rollups.iter() {
         let p = by_partition.entry(r.meta().partition.start).or_default();
-        p.rollups.push(r.clone());
+        if super::is_projection_file(r.path()) {
+            p.projections.push(r.clone());
+        } else {
+            p.rollups.push(r.clone());
+        }
     }
     let mut report = CompactReport::default();
     let mut throttle = Throttle::new(shared.opts.compaction_bytes_per_sec);
@@ -178,15 +184,29 @@ fn round(shared: &Shared) -> Result<CompactReport, EngineError> {
             || files.segments.iter().any(|s| {
                 expired_whole(shared, &s.series_ids(), s.meta().partition.end, Level::Raw)
             });
-        let merge_rollups = files.rollups.len() >= COMPACT_MIN_FILES
-            || files.rollups.iter().any(|r| rollups_expired(shared, r))
-            || (merge_raw && files.rollups.len() > 1);
-        if merge_raw || merge_rollups {
+        let merge = |list: &[Arc<RollupFile>]| {
+            list.len() >= COMPACT_MIN_FILES
+                || list.iter().any(|r| rollups_expired(shared, r))
+                || (merge_raw && list.len() > 1)
+        };
+        let (merge_rollups, merge_projections) = (merge(&files.rollups), merge(&files.projections));
+        if merge_raw || merge_rollups || merge_projections {
             compact_partition(
                 shared,
                 &mut throttle,
                 if merge_raw { &files.segments } else { &[] },
-                if merge_rollups { &files.rollups } else { &[] },
+                [
+                    if merge_rollups {
+                        &files.rollups[..]
+                    } else {
+                        &[]
+                    },
+                    if merge_projections {
+                        &files.projections[..]
+                    } else {
+                        &[]
+                    },
+                ],
                 &mut report,
             )?;
         }
@@ -214,16 +234,18 @@ fn rollups_expired(shared: &Shared, r: &RollupFile) -> bool {
     })
 }
 
-/// Merges `segs` into one segment and `rups` into one rollup file (either may be empty: that
-/// kind is left alone) and commits them in place of their inputs.
+/// Merges `segs` into one segment and each list of `rollup_lists` (per-series rollup files,
+/// projection rollup files) into one rollup file; an empty list leaves that kind alone. Commits
+/// the merged files in place of their inputs.
 fn compact_partition(
     shared: &Shared,
     throttle: &mut Throttle,
     segs: &[Arc<Segment>],
-    rups: &[Arc<RollupFile>],
+    rollup_lists: [&[Arc<RollupFile>]; 2],
     report: &mut CompactReport,
 ) -> Result<(), EngineError> {
     let seq = commit::next_seq(shared);
+    let rups: Vec<&Arc<RollupFile>> = rollup_lists.iter().flat_map(|l| l.iter()).collect();
     tracing::info!(
         partition_start = segs
             .first()
@@ -235,7 +257,7 @@ fn compact_partition(
         "compacting a partition"
     );
     let seg_path = shared.seg_dir.join(format!("{seq:016x}.seg"));
-    let rup_path = shared.rollup_dir.join(format!("{seq:016x}.rup"));
+    let rup_paths = [false, true].map(|p| shared.rollup_dir.join(super::rollup_file_name(seq, p)));
     let result = (|| {
         let merged_seg = match segs.first() {
             Some(first) => merge_segments(
@@ -248,37 +270,41 @@ fn compact_partition(
             )?,
             None => None,
         };
-        let merged_rup = match rups.first() {
-            Some(first) => merge_rollups(
-                shared,
-                throttle,
-                seq,
-                first.meta().partition,
-                rups,
-                &rup_path,
-            )?,
-            None => None,
-        };
+        let mut merged_rups = Vec::with_capacity(2);
+        for (list, path) in rollup_lists.iter().zip(&rup_paths) {
+            merged_rups.push(match list.first() {
+                Some(first) => {
+                    merge_rollups(shared, throttle, seq, first.meta().partition, list, path)?
+                }
+                None => None,
+            });
+        }
         let bytes_written = merged_seg.as_ref().map_or(0, |s| s.size_bytes())
-            + merged_rup.as_ref().map_or(0, |r| r.size_bytes());
+            + merged_rups
+                .iter()
+                .flatten()
+                .map(|r| r.size_bytes())
+                .sum::<u64>();
         commit::commit(shared, CommitExtra::default(), |f| {
             commit::splice(
                 &mut f.segments,
                 |s| segs.iter().any(|x| Arc::ptr_eq(x, s)),
                 merged_seg,
             );
-            commit::splice(
-                &mut f.rollups,
-                |r| rups.iter().any(|x| Arc::ptr_eq(x, r)),
-                merged_rup,
-            );
+            for (list, merged) in rollup_lists.iter().zip(merged_rups) {
+                commit::splice(
+                    &mut f.rollups,
+                    |r| list.iter().any(|x| Arc::ptr_eq(x, r)),
+                    merged,
+                );
+            }
         })?;
         Ok::<u64, EngineError>(bytes_written)
     })();
     let bytes_written = match result {
         Ok(b) => b,
         Err(e) => {
-            for p in [&seg_path, &rup_path] {
+            for p in std::iter::once(&seg_path).chain(&rup_paths) {
                 let _ = std::fs::remove_file(p);
             }
             return Err(e);

@@ -183,9 +183,13 @@ fn flush_head(shared: &Shared, job: &FlushJob) -> Result<FlushReport, EngineErro
         let mut segments = Vec::new();
         let mut rollups = Vec::new();
         for mut files in parts.into_values() {
+            // Projection entries go to a file of their own, so a read of a projection never
+            // decompresses the blocks of the many per-series entries.
+            let mut projected =
+                RollupFileWriter::new(files.seq, files.range, shared.opts.zstd_level);
             for ((series, field), tiers) in std::mem::take(&mut files.projected) {
                 for (tier, buckets) in Tier::ALL.into_iter().zip(tiers) {
-                    files.rollups.add(RollupEntry {
+                    projected.add(RollupEntry {
                         series,
                         field: field.clone(),
                         tier,
@@ -201,10 +205,15 @@ fn flush_head(shared: &Shared, job: &FlushJob) -> Result<FlushReport, EngineErro
             report.points += meta.points;
             report.bytes += bytes;
             segments.push(Arc::new(Segment::open(&path)?));
-            if !files.rollups.is_empty() {
-                let path = shared.rollup_dir.join(format!("{:016x}.rup", files.seq));
+            for (writer, projection) in [(files.rollups, false), (projected, true)] {
+                if writer.is_empty() {
+                    continue;
+                }
+                let path = shared
+                    .rollup_dir
+                    .join(super::rollup_file_name(files.seq, projection));
                 written.push(path.clone());
-                let (_, bytes) = files.rollups.finish(&path)?;
+                let (_, bytes) = writer.finish(&path)?;
                 report.rollup_files += 1;
                 report.bytes += bytes;
                 rollups.push(Arc::new(RollupFile::open(&path)?));

@@ -791,6 +791,20 @@ fn merge_columns(series: SeriesId, parts: Vec<FieldColumn>, lww: bool) -> Vec<Fi
     out
 }
 
+/// Name of a rollup file: `<seq>.rup`, or `<seq>p.rup` for one holding projection series only
+/// (kept apart so reading a projection decompresses only projection entries; compaction merges
+/// the two kinds separately).
+fn rollup_file_name(seq: u64, projection: bool) -> String {
+    format!("{seq:016x}{}.rup", if projection { "p" } else { "" })
+}
+
+/// Whether a rollup file holds projection series (see [`rollup_file_name`]).
+fn is_projection_file(path: &Path) -> bool {
+    path.file_name()
+        .and_then(|n| n.to_str())
+        .is_some_and(|n| n.ends_with("p.rup"))
+}
+
 /// File in the data directory holding run-time retention changes.
 const RETENTION_FILE: &str = "RETENTION";
 
