@@ -291,7 +291,8 @@ fn second_process_is_refused_by_the_lock() {
 fn compaction_merges_a_partitions_segments_keeping_every_answer() {
     let dir = tempfile::tempdir().unwrap();
     let db = Db::open(dir.path(), opts()).unwrap();
-    // Five flushes into one day: the fourth triggers a merge of the four segments.
+    // Five flushes into one day: after the fourth the partition has four segments to merge
+    // (the compactor runs in the background; `compact` waits for a round).
     for round in 0..5i64 {
         db.write(batch(&[
             (
@@ -318,7 +319,11 @@ fn compaction_merges_a_partitions_segments_keeping_every_answer() {
         ]))
         .unwrap();
         db.flush().unwrap();
+        if round == 3 {
+            db.compact().unwrap();
+        }
     }
+    db.compact().unwrap();
     let stats = db.stats();
     assert_eq!(stats.compactions, 1);
     assert_eq!(
