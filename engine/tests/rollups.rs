@@ -51,7 +51,34 @@ struct Agg {
     max: i64,
 }
 
-/// Per series tag, per output bucket start: the aggregate of field `v`.
+impl Agg {
+    const EMPTY: Agg = Agg {
+        count: 0,
+        sum: 0,
+        min: i64::MAX,
+        max: i64::MIN,
+    };
+
+    fn add(&mut self, x: i64) {
+        self.count += 1;
+        self.sum += i128::from(x);
+        self.min = self.min.min(x);
+        self.max = self.max.max(x);
+    }
+
+    /// A rollup bucket's aggregate; its sum must have stayed exact.
+    fn of(b: &tally_engine::rollup::RollupBucket) -> Agg {
+        Agg {
+            count: b.agg.count,
+            sum: b.agg.int_sum.expect("integer sums stay exact"),
+            min: b.agg.min as i64,
+            max: b.agg.max as i64,
+        }
+    }
+}
+
+/// Per group (series tag values joined by ','), per output bucket start: an integer field's
+/// aggregate.
 type Answer = BTreeMap<String, BTreeMap<i64, Agg>>;
 
 fn out_start(range: TimeRange, width: Option<i64>, t: i64) -> i64 {
@@ -62,31 +89,43 @@ fn out_start(range: TimeRange, width: Option<i64>, t: i64) -> i64 {
 }
 
 fn brute(db: &Db, m: &str, range: TimeRange, width: Option<i64>) -> Answer {
+    brute_by(db, &Selector::measurement(m), "v", range, width, &["s"])
+}
+
+/// Brute force over raw points: per group (the `by` tag values joined by ','), per output bucket,
+/// the aggregate of integer field `field`.
+fn brute_by(
+    db: &Db,
+    sel: &Selector,
+    field: &str,
+    range: TimeRange,
+    width: Option<i64>,
+    by: &[&str],
+) -> Answer {
+    let mut keys: Vec<&str> = by.to_vec();
+    keys.sort_unstable();
     let mut out = Answer::new();
-    for s in db
-        .read(&Selector::measurement(m), range, Some(&["v"]))
-        .unwrap()
-    {
-        let tag = s.series.tags[0].1.clone();
+    for s in db.read(sel, range, Some(&[field])).unwrap() {
+        let name: Vec<&str> = keys
+            .iter()
+            .map(|k| {
+                s.series
+                    .tags
+                    .iter()
+                    .find(|(t, _)| t == k)
+                    .map_or("", |(_, v)| v.as_str())
+            })
+            .collect();
         for c in s.fields {
             let ColumnValues::Integer(v) = c.values else {
-                panic!("v is an integer field")
+                panic!("{field} is an integer field")
             };
             for (t, x) in c.ts.into_iter().zip(v) {
-                let e = out
-                    .entry(tag.clone())
+                out.entry(name.join(","))
                     .or_default()
                     .entry(out_start(range, width, t))
-                    .or_insert(Agg {
-                        count: 0,
-                        sum: 0,
-                        min: i64::MAX,
-                        max: i64::MIN,
-                    });
-                e.count += 1;
-                e.sum += i128::from(x);
-                e.min = e.min.min(x);
-                e.max = e.max.max(x);
+                    .or_insert(Agg::EMPTY)
+                    .add(x);
             }
         }
     }
@@ -110,15 +149,9 @@ fn rolled(db: &Db, m: &str, range: TimeRange, width: Option<i64>) -> (Answer, Ve
         for f in s.fields {
             assert_eq!(f.name, "v");
             for b in f.buckets {
-                out.entry(tag.clone()).or_default().insert(
-                    b.start,
-                    Agg {
-                        count: b.agg.count,
-                        sum: b.agg.int_sum.expect("integer sums stay exact"),
-                        min: b.agg.min as i64,
-                        max: b.agg.max as i64,
-                    },
-                );
+                out.entry(tag.clone())
+                    .or_default()
+                    .insert(b.start, Agg::of(&b));
             }
         }
     }
@@ -493,10 +526,6 @@ fn a_width_no_tier_divides_is_served_from_raw_and_a_zero_width_is_refused() {
     assert!(err.to_string().contains("width must be positive"), "{err}");
 }
 
-/// Per group (the group_by tag values joined by ','), per output bucket: count, integer sum,
-/// min, max of `latency_ms`... here an integer field `n` so sums are exact.
-type Grouped = BTreeMap<String, BTreeMap<i64, Agg>>;
-
 fn request_batch(points: &[(u8, u8, u8, i64, i64)]) -> WriteBatch {
     let mut b = WriteBatch::new();
     let mut s = PointScratch::new();
@@ -521,7 +550,7 @@ fn grouped(
     range: TimeRange,
     width: Option<i64>,
     by: &[&str],
-) -> (Grouped, Option<Vec<String>>) {
+) -> (Answer, Option<Vec<String>>) {
     let a = db
         .rollup(&RollupQuery {
             selector: sel,
@@ -531,76 +560,24 @@ fn grouped(
             group_by: Some(by),
         })
         .unwrap();
-    let mut out = Grouped::new();
+    let mut out = Answer::new();
     for g in a.groups {
         let name: Vec<&str> = g.tags.iter().map(|(_, v)| v.as_str()).collect();
         for f in g.fields {
             for b in f.buckets {
-                out.entry(name.join(",")).or_default().insert(
-                    b.start,
-                    Agg {
-                        count: b.agg.count,
-                        sum: b.agg.int_sum.unwrap(),
-                        min: b.agg.min as i64,
-                        max: b.agg.max as i64,
-                    },
-                );
+                out.entry(name.join(","))
+                    .or_default()
+                    .insert(b.start, Agg::of(&b));
             }
         }
     }
     (out, a.projection)
 }
 
-fn grouped_brute(
-    db: &Db,
-    sel: &Selector,
-    range: TimeRange,
-    width: Option<i64>,
-    by: &[&str],
-) -> Grouped {
-    let mut keys: Vec<&str> = by.to_vec();
-    keys.sort_unstable();
-    let mut out = Grouped::new();
-    for s in db.read(sel, range, Some(&["n"])).unwrap() {
-        let name: Vec<&str> = keys
-            .iter()
-            .map(|k| {
-                s.series
-                    .tags
-                    .iter()
-                    .find(|(t, _)| t == k)
-                    .map_or("", |(_, v)| v.as_str())
-            })
-            .collect();
-        for c in s.fields {
-            let ColumnValues::Integer(v) = c.values else {
-                panic!("n is an integer")
-            };
-            for (t, x) in c.ts.into_iter().zip(v) {
-                let e = out
-                    .entry(name.join(","))
-                    .or_default()
-                    .entry(out_start(range, width, t))
-                    .or_insert(Agg {
-                        count: 0,
-                        sum: 0,
-                        min: i64::MAX,
-                        max: i64::MIN,
-                    });
-                e.count += 1;
-                e.sum += i128::from(x);
-                e.min = e.min.min(x);
-                e.max = e.max.max(x);
-            }
-        }
-    }
-    out
-}
-
 proptest! {
     #![proptest_config(ProptestConfig { cases: 16, ..ProptestConfig::default() })]
 
-    /// Grouped reads served by a projection (rollups summed over series at write time) equal the
+    /// Answer reads served by a projection (rollups summed over series at write time) equal the
     /// brute force over raw points, across flushes, compactions, unflushed points and a reopen;
     /// a filter on a key outside every projection falls back to per-series rollups, also exact.
     #[test]
@@ -628,11 +605,11 @@ proptest! {
                 for by in [&["endpoint"][..], &["key"], &["status_class", "endpoint"]] {
                     let (got, proj) = grouped(db, &all, range, width, by);
                     prop_assert!(proj.is_some(), "{:?} should use a projection", by);
-                    prop_assert_eq!(&got, &grouped_brute(db, &all, range, width, by), "by {:?}", by);
+                    prop_assert_eq!(&got, &brute_by(db, &all, "n", range, width, by), "by {:?}", by);
                 }
                 let (got, proj) = grouped(db, &post, range, width, &["endpoint"]);
                 prop_assert!(proj.is_none(), "method is in no projection");
-                prop_assert_eq!(&got, &grouped_brute(db, &post, range, width, &["endpoint"]));
+                prop_assert_eq!(&got, &brute_by(db, &post, "n", range, width, &["endpoint"]));
             }
             Ok(())
         };

@@ -378,19 +378,35 @@ impl Db {
                 }
             }
         }
-        // The view's Arcs keep a head that a flush completes meanwhile alive and unchanged.
-        for h in view.frozen.iter().chain(std::iter::once(&view.active)) {
-            let h = read(h);
-            for (p, cols) in parts.iter_mut().zip(h.read_many(ids, fields, range)) {
-                p.extend(cols);
-            }
-        }
-        Ok(ids
-            .iter()
-            .zip(parts)
-            .map(|(&id, p)| merge_columns(id, p, lww))
-            .collect())
+        add_head_parts(view, ids, fields, range, &mut parts);
+        Ok(merge_parts(ids, parts, lww))
     }
+}
+
+/// Appends the heads' points of `ids` in `range` to `parts` (one per id), frozen head first so
+/// parts stay in write order. The view's Arcs keep a head that a flush completes meanwhile alive
+/// and unchanged.
+fn add_head_parts(
+    view: &View,
+    ids: &[SeriesId],
+    fields: Option<&[&str]>,
+    range: TimeRange,
+    parts: &mut [Vec<FieldColumn>],
+) {
+    for h in view.frozen.iter().chain(std::iter::once(&view.active)) {
+        let h = read(h);
+        for (p, cols) in parts.iter_mut().zip(h.read_many(ids, fields, range)) {
+            p.extend(cols);
+        }
+    }
+}
+
+/// Merges each id's parts per field (see `merge_columns`).
+fn merge_parts(ids: &[SeriesId], parts: Vec<Vec<FieldColumn>>, lww: bool) -> Vec<Vec<FieldColumn>> {
+    ids.iter()
+        .zip(parts)
+        .map(|(&id, p)| merge_columns(id, p, lww))
+        .collect()
 }
 
 /// Unflushed points of `ids` in `range`, merged per field; one entry per id.
@@ -402,16 +418,8 @@ fn read_heads(
     lww: bool,
 ) -> Vec<Vec<FieldColumn>> {
     let mut parts: Vec<Vec<FieldColumn>> = (0..ids.len()).map(|_| Vec::new()).collect();
-    for h in view.frozen.iter().chain(std::iter::once(&view.active)) {
-        let h = read(h);
-        for (p, cols) in parts.iter_mut().zip(h.read_many(ids, fields, range)) {
-            p.extend(cols);
-        }
-    }
-    ids.iter()
-        .zip(parts)
-        .map(|(&id, p)| merge_columns(id, p, lww))
-        .collect()
+    add_head_parts(view, ids, fields, range, &mut parts);
+    merge_parts(ids, parts, lww)
 }
 
 fn merge_into(out: &mut BTreeMap<Nanos, RollupBucket>, b: RollupBucket) -> Result<(), EngineError> {
