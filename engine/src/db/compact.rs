@@ -442,11 +442,25 @@ pub(super) fn apply_entry(
     entry: RollupEntry,
 ) -> Result<(), EngineError> {
     for b in entry.buckets {
-        match (entry.mode, buckets.get_mut(&b.start)) {
-            (EntryMode::Add, Some(old)) => old.merge(&b)?,
-            _ => {
+        match entry.mode {
+            EntryMode::Add => merge_into(buckets, b)?,
+            EntryMode::Replace => {
                 buckets.insert(b.start, b);
             }
+        }
+    }
+    Ok(())
+}
+
+/// Merges `b` into the bucket of the same start in `out`, or inserts it.
+pub(super) fn merge_into(
+    out: &mut BTreeMap<Nanos, RollupBucket>,
+    b: RollupBucket,
+) -> Result<(), EngineError> {
+    match out.get_mut(&b.start) {
+        Some(old) => old.merge(&b)?,
+        None => {
+            out.insert(b.start, b);
         }
     }
     Ok(())

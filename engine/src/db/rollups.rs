@@ -17,7 +17,7 @@
 //! cutoff, and raw pieces no earlier than the raw cutoff (a query at a width finer than the
 //! tiers that survive has no data for the expired span).
 
-use super::compact::apply_entry;
+use super::compact::{apply_entry, merge_into};
 use super::{merge_columns, read, Db, View};
 use crate::error::EngineError;
 use crate::options::MeasurementKind;
@@ -420,16 +420,6 @@ fn read_heads(
     let mut parts: Vec<Vec<FieldColumn>> = (0..ids.len()).map(|_| Vec::new()).collect();
     add_head_parts(view, ids, fields, range, &mut parts);
     merge_parts(ids, parts, lww)
-}
-
-fn merge_into(out: &mut BTreeMap<Nanos, RollupBucket>, b: RollupBucket) -> Result<(), EngineError> {
-    match out.get_mut(&b.start) {
-        Some(old) => old.merge(&b)?,
-        None => {
-            out.insert(b.start, b);
-        }
-    }
-    Ok(())
 }
 
 #[cfg(test)]
