@@ -7,6 +7,7 @@
 
 pub mod batch;
 mod blockio;
+pub mod cache;
 pub mod codec;
 pub mod db;
 pub mod error;

@@ -59,6 +59,9 @@ pub struct Options {
     /// Bytes per second compaction may read plus write (`None`: unthrottled), so merging a large
     /// partition leaves the disk and a core to ingestion and queries.
     pub compaction_bytes_per_sec: Option<u64>,
+    /// Bytes of decompressed rollup blocks kept in memory for reuse by later reads (0: none).
+    /// A dashboard that refreshes re-reads the same edge blocks; this keeps them decompressed.
+    pub block_cache_bytes: u64,
 }
 
 impl Default for Options {
@@ -88,6 +91,7 @@ impl Default for Options {
             write_queue: 64,
             zstd_level: 3,
             compaction_bytes_per_sec: Some(64 << 20),
+            block_cache_bytes: 128 << 20,
         }
     }
 }

@@ -25,6 +25,7 @@
 //! distribution_fields = []       # fields with quantile sketches besides latency*
 //! sketch_accuracy = 0.01         # relative error of p50/p95/p99 from rollups
 //! compaction_mb_per_s = 64       # compaction's disk budget in MiB/s; 0 = unthrottled
+//! block_cache_mb = 128           # decompressed rollup blocks kept for later queries; 0 = none
 //! head_max_mb = 256
 //! flush_interval_s = 600
 //! write_queue = 64
@@ -166,6 +167,8 @@ pub(crate) struct StorageSection {
     pub(crate) sketch_accuracy: Option<f64>,
     /// Compaction's read plus write budget in MiB/s (fractions allowed); 0 = unthrottled.
     pub(crate) compaction_mb_per_s: Option<f64>,
+    /// Memory for decompressed rollup blocks reused across queries, in MiB; 0 = no cache.
+    pub(crate) block_cache_mb: Option<u64>,
     /// The retention key of older versions, now the `[retention]` section: kept only to say
     /// so when an old config still has it.
     pub(crate) retention: Option<toml::Value>,
@@ -472,6 +475,9 @@ pub(crate) fn resolve_with(
         // Float to int saturates, so a huge budget is simply unthrottled in effect.
         engine.compaction_bytes_per_sec = (bytes > 0.0).then_some(bytes.round() as u64);
     }
+    if let Some(mb) = s.block_cache_mb {
+        engine.block_cache_bytes = mb.saturating_mul(1 << 20);
+    }
     if let Some(mb) = at_least_one("[storage] head_max_mb", s.head_max_mb.map(|v| v as u64))? {
         engine.head_max_bytes = (mb as usize).saturating_mul(1 << 20);
     }
@@ -692,12 +698,14 @@ mod tests {
         assert_eq!(s.engine.compaction_bytes_per_sec, None);
         let s = resolve_with(
             &ServeArgs::default(),
-            file("[storage]\ncompaction_mb_per_s = 0.5\n"),
+            file("[storage]\ncompaction_mb_per_s = 0.5\nblock_cache_mb = 0\n"),
         )
         .unwrap();
         assert_eq!(s.engine.compaction_bytes_per_sec, Some(512 << 10));
+        assert_eq!(s.engine.block_cache_bytes, 0);
         let d = resolve_with(&ServeArgs::default(), None).unwrap();
         assert_eq!(d.engine.compaction_bytes_per_sec, Some(64 << 20));
+        assert_eq!(d.engine.block_cache_bytes, 128 << 20);
     }
 
     #[test]

@@ -263,6 +263,24 @@ impl Metrics {
             "Bytes compaction read and wrote since start.",
             stats.compaction_bytes,
         );
+        counter(
+            &mut out,
+            "tally_block_cache_hits_total",
+            "Rollup block reads served from the decompressed-block cache.",
+            stats.block_cache.hits,
+        );
+        counter(
+            &mut out,
+            "tally_block_cache_misses_total",
+            "Rollup block reads that decompressed from disk.",
+            stats.block_cache.misses,
+        );
+        gauge1(
+            &mut out,
+            "tally_block_cache_bytes",
+            "Bytes of decompressed rollup blocks held in the cache.",
+            stats.block_cache.bytes,
+        );
         gauge1(&mut out, "tally_series", "Series known.", stats.series);
         gauge1(
             &mut out,

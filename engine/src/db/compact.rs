@@ -432,7 +432,10 @@ fn merge_rollups(
     }
     let (_, bytes) = w.finish(path)?;
     throttle.account(shared, bytes)?;
-    Ok(Some(Arc::new(RollupFile::open(path)?)))
+    Ok(Some(Arc::new(super::open_rollup(
+        path,
+        &shared.block_cache,
+    )?)))
 }
 
 /// Applies one entry to the buckets resolved so far from older files: adds merge, replacements

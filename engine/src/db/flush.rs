@@ -6,7 +6,7 @@ use super::{compact, read, write, FlushDone, FlushJob, FlushReport, Shared};
 use crate::batch::SeriesKeyRef;
 use crate::error::EngineError;
 use crate::projection;
-use crate::rollup::file::{EntryMode, RollupEntry, RollupFile, RollupFileWriter};
+use crate::rollup::file::{EntryMode, RollupEntry, RollupFileWriter};
 use crate::rollup::{RollupBucket, Tier};
 use crate::segment::{Segment, SegmentWriter};
 use crate::types::{Nanos, SeriesId, TimeRange};
@@ -216,7 +216,7 @@ fn flush_head(shared: &Shared, job: &FlushJob) -> Result<FlushReport, EngineErro
                 let (_, bytes) = writer.finish(&path)?;
                 report.rollup_files += 1;
                 report.bytes += bytes;
-                rollups.push(Arc::new(RollupFile::open(&path)?));
+                rollups.push(Arc::new(super::open_rollup(&path, &shared.block_cache)?));
             }
         }
         // Segments name series ids: the series log must hold them before the commit.

@@ -34,13 +34,14 @@
 //! measurements.
 
 use crate::batch::WriteBatch;
+use crate::cache::{BlockCache, CacheStats};
 use crate::error::EngineError;
 use crate::fsutil;
 use crate::head::Head;
 use crate::manifest::Manifest;
 use crate::options::{MeasurementKind, Options};
 use crate::retention::{Keep, Level, RetentionLayers, RetentionPolicy};
-use crate::rollup::file::RollupFile;
+use crate::rollup::file::{RollupFile, RollupFileError};
 use crate::segment::Segment;
 use crate::selector::Selector;
 use crate::series::SeriesRegistry;
@@ -127,6 +128,8 @@ pub struct Stats {
     pub write_queue_depth: u64,
     /// Files quarantined since start (including at start-up).
     pub quarantined: u64,
+    /// The shared cache of decompressed rollup blocks.
+    pub block_cache: CacheStats,
 }
 
 /// What a flush wrote.
@@ -221,6 +224,8 @@ struct Shared {
     layers: Mutex<RetentionLayers>,
     /// The policy in force (derived from `layers`, read on every query).
     retention: RwLock<RetentionPolicy>,
+    /// Decompressed rollup blocks, shared by every rollup file.
+    block_cache: Arc<BlockCache>,
 }
 
 impl Shared {
@@ -319,8 +324,9 @@ impl Db {
         let segments = load_files(&dir, &seg_dir, &mut manifest.segments, &mut report, |p| {
             Segment::open(p).map_err(|e| e.to_string())
         })?;
+        let block_cache = Arc::new(BlockCache::new(opts.block_cache_bytes));
         let rollups = load_files(&dir, &rollup_dir, &mut manifest.rollups, &mut report, |p| {
-            RollupFile::open(p).map_err(|e| e.to_string())
+            open_rollup(p, &block_cache).map_err(|e| e.to_string())
         })?;
         report.segments = segments.len();
         report.rollup_files = rollups.len();
@@ -408,6 +414,7 @@ impl Db {
             closed: AtomicBool::new(false),
             retention: RwLock::new(layers.effective()),
             layers: Mutex::new(layers),
+            block_cache,
         });
         shared
             .counters
@@ -565,6 +572,7 @@ impl Db {
                 acc
             }),
             compaction_bytes: c.compaction_bytes.load(Ordering::Relaxed),
+            block_cache: self.shared.block_cache.stats(),
             series: read(&self.shared.registry).len() as u64,
             flushes: c.flushes.load(Ordering::Relaxed),
             flush_errors: c.flush_errors.load(Ordering::Relaxed),
@@ -737,6 +745,11 @@ fn read<T>(l: &RwLock<T>) -> RwLockReadGuard<'_, T> {
 /// Takes a write lock; see [`read`] for poisoning.
 fn write<T>(l: &RwLock<T>) -> RwLockWriteGuard<'_, T> {
     l.write().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// Opens a rollup file whose reads share `cache`.
+fn open_rollup(path: &Path, cache: &Arc<BlockCache>) -> Result<RollupFile, RollupFileError> {
+    Ok(RollupFile::open(path)?.with_cache(Arc::clone(cache)))
 }
 
 fn series_info(reg: &SeriesRegistry, id: SeriesId) -> Option<SeriesInfo> {

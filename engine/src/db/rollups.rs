@@ -134,8 +134,80 @@ fn cut(r: TimeRange, tiers: &[Tier], out: &mut Vec<(TimeRange, Source)>) {
     cut(TimeRange::new(inner_end, r.end), finer, out);
 }
 
-/// Output buckets being filled: per series slot, per field, by output start.
-type Acc = Vec<BTreeMap<String, BTreeMap<Nanos, RollupBucket>>>;
+/// The answer's groups being filled: per group, per field, output buckets by start.
+#[derive(Debug)]
+struct Output {
+    /// The sorted, distinct `group_by` keys; `None`: a group per series.
+    keys: Option<Vec<String>>,
+    index: BTreeMap<Vec<(String, String)>, usize>,
+    acc: Vec<BTreeMap<String, BTreeMap<Nanos, RollupBucket>>>,
+}
+
+impl Output {
+    fn new(group_by: Option<&[&str]>) -> Self {
+        let keys = group_by.map(|keys| {
+            let mut keys: Vec<String> = keys.iter().map(|&k| k.to_owned()).collect();
+            keys.sort_unstable();
+            keys.dedup();
+            keys
+        });
+        Output {
+            keys,
+            index: BTreeMap::new(),
+            acc: Vec::new(),
+        }
+    }
+
+    /// The group of a series with these tags (a series without a `group_by` key groups under
+    /// the empty value).
+    fn group<'t>(&mut self, tags: impl Iterator<Item = (&'t str, &'t str)> + Clone) -> usize {
+        let key: Vec<(String, String)> = match &self.keys {
+            None => tags.map(|(k, v)| (k.to_owned(), v.to_owned())).collect(),
+            Some(keys) => keys
+                .iter()
+                .map(|k| {
+                    let v = tags.clone().find(|(t, _)| t == k).map_or("", |(_, v)| v);
+                    (k.clone(), v.to_owned())
+                })
+                .collect(),
+        };
+        let next = self.index.len();
+        let g = *self.index.entry(key).or_insert(next);
+        if g == self.acc.len() {
+            self.acc.push(BTreeMap::new());
+        }
+        g
+    }
+
+    /// The output buckets of `field` in group `g` (`None`, a series without a group, cannot
+    /// happen: groups are assigned before data is added; it maps to a scratch group).
+    fn field(&mut self, g: Option<usize>, field: &str) -> &mut BTreeMap<Nanos, RollupBucket> {
+        let g = g.unwrap_or_else(|| self.group(std::iter::empty()));
+        let fields = &mut self.acc[g];
+        if !fields.contains_key(field) {
+            fields.insert(field.to_owned(), BTreeMap::new());
+        }
+        fields.get_mut(field).expect("inserted above")
+    }
+
+    /// The groups with data, sorted by tags.
+    fn finish(mut self) -> Vec<GroupRollup> {
+        self.index
+            .into_iter()
+            .filter_map(|(tags, i)| {
+                let fields: Vec<FieldRollup> = std::mem::take(&mut self.acc[i])
+                    .into_iter()
+                    .filter(|(_, b)| !b.is_empty())
+                    .map(|(name, b)| FieldRollup {
+                        name,
+                        buckets: b.into_values().collect(),
+                    })
+                    .collect();
+                (!fields.is_empty()).then_some(GroupRollup { tags, fields })
+            })
+            .collect()
+    }
+}
 
 impl Db {
     /// Aggregates per series, field and bucket, served from the coarsest rollup tier that answers
@@ -172,29 +244,19 @@ impl Db {
                 sources.push((piece, source));
             }
         }
-        let raw = self.series(q.selector);
-        let ids: Vec<SeriesId> = raw.iter().map(|s| s.id).collect();
-        // Groups: by the group_by keys, or one per series.
-        let mut group_index: BTreeMap<Vec<(String, String)>, usize> = BTreeMap::new();
-        let mut group_of = |tags: &[(String, String)]| -> usize {
-            let key: Vec<(String, String)> = match q.group_by {
-                None => tags.to_vec(),
-                Some(keys) => {
-                    let mut keys: Vec<&str> = keys.to_vec();
-                    keys.sort_unstable();
-                    keys.dedup();
-                    keys.into_iter()
-                        .map(|k| {
-                            let v = tags.iter().find(|(t, _)| t == k).map_or("", |(_, v)| v);
-                            (k.to_owned(), v.to_owned())
-                        })
-                        .collect()
-                }
-            };
-            let next = group_index.len();
-            *group_index.entry(key).or_insert(next)
+        // Raw series ids only: a series' tags are looked up when it turns out to have data in a
+        // raw piece or the head, which for a grouped query served by a projection is a few
+        // hundred of tens of thousands.
+        let ids: Vec<SeriesId> = {
+            let reg = read(&self.shared.registry);
+            reg.index()
+                .select(q.selector)
+                .iter()
+                .map(SeriesId)
+                .collect()
         };
-        let raw_group: Vec<usize> = raw.iter().map(|s| group_of(&s.tags)).collect();
+        let mut out = Output::new(q.group_by);
+        let mut raw_group: Vec<Option<usize>> = vec![None; ids.len()];
         let view = self.view();
         let lww = self.shared.opts.kind_of(measurement) == MeasurementKind::Metric;
         // Tier pieces read a projection's few series when one covers the grouping and filters.
@@ -209,7 +271,13 @@ impl Db {
         };
         // The series whose rollup entries the tier pieces read, and their groups.
         let (units, unit_group): (Vec<SeriesId>, Vec<usize>) = match &projection {
-            None => (ids.clone(), raw_group.clone()),
+            None => {
+                self.assign_groups(&ids, 0..ids.len(), &mut raw_group, &mut out);
+                (
+                    ids.clone(),
+                    raw_group.iter().map(|g| g.unwrap_or(0)).collect(),
+                )
+            }
             Some(keys) => {
                 let sel = Selector {
                     measurement: crate::projection::measurement_name(measurement, keys),
@@ -217,7 +285,12 @@ impl Db {
                 };
                 self.series(&sel)
                     .iter()
-                    .map(|s| (s.id, group_of(&s.tags)))
+                    .map(|s| {
+                        (
+                            s.id,
+                            out.group(s.tags.iter().map(|(k, v)| (k.as_str(), v.as_str()))),
+                        )
+                    })
                     .unzip()
             }
         };
@@ -228,9 +301,10 @@ impl Db {
                 .is_distribution_field(field)
                 .then_some(self.shared.opts.sketch_accuracy)
         };
-        let mut acc: Acc = (0..group_index.len()).map(|_| BTreeMap::new()).collect();
         // Unflushed points, read once for the whole range.
         let heads = read_heads(&view, &ids, q.fields, q.range, lww);
+        let with_head = heads.iter().enumerate().filter(|(_, c)| !c.is_empty());
+        self.assign_groups(&ids, with_head.map(|(i, _)| i), &mut raw_group, &mut out);
         // Raw ranges to read, with the raw series slots that need each.
         let mut raw_needs: BTreeMap<(Nanos, Nanos), Vec<usize>> = BTreeMap::new();
         let mut recomputed = 0;
@@ -270,9 +344,9 @@ impl Db {
                     let dist = dist_of(&col.name);
                     if !lww {
                         // Events only add: straight into the group's output buckets.
-                        let out = acc[raw_group[slot]].entry(col.name.clone()).or_default();
+                        let into = out.field(raw_group[slot], &col.name);
                         for b in rollup_column_by(ts, &values, out_start, dist) {
-                            merge_into(out, b)?;
+                            merge_into(into, b)?;
                         }
                         continue;
                     }
@@ -307,10 +381,10 @@ impl Db {
             }
             for (slot, fields) in tier_buckets.into_iter().enumerate() {
                 for (field, buckets) in fields {
-                    let out = acc[unit_group[slot]].entry(field).or_default();
+                    let into = out.field(Some(unit_group[slot]), &field);
                     for (_, mut b) in buckets {
                         b.start = out_start(b.start);
-                        merge_into(out, b)?;
+                        merge_into(into, b)?;
                     }
                 }
             }
@@ -320,37 +394,46 @@ impl Db {
             slots.dedup();
             let want: Vec<SeriesId> = slots.iter().map(|&s| ids[s]).collect();
             let cols = self.read_raw(&view, &want, q.fields, TimeRange::new(start, end), lww)?;
+            let with_data = slots.iter().zip(&cols).filter(|(_, c)| !c.is_empty());
+            self.assign_groups(&ids, with_data.map(|(&s, _)| s), &mut raw_group, &mut out);
             for (slot, cols) in slots.into_iter().zip(cols) {
                 for col in cols {
                     let dist = dist_of(&col.name);
-                    let out = acc[raw_group[slot]].entry(col.name.clone()).or_default();
+                    let into = out.field(raw_group[slot], &col.name);
                     for b in rollup_column_by(&col.ts, &col.values, out_start, dist) {
-                        merge_into(out, b)?;
+                        merge_into(into, b)?;
                     }
                 }
             }
         }
-        let mut groups: Vec<GroupRollup> = group_index
-            .into_iter()
-            .filter_map(|(tags, i)| {
-                let fields: Vec<FieldRollup> = std::mem::take(&mut acc[i])
-                    .into_iter()
-                    .filter(|(_, b)| !b.is_empty())
-                    .map(|(name, b)| FieldRollup {
-                        name,
-                        buckets: b.into_values().collect(),
-                    })
-                    .collect();
-                (!fields.is_empty()).then_some(GroupRollup { tags, fields })
-            })
-            .collect();
-        groups.sort_by(|a, b| a.tags.cmp(&b.tags));
         Ok(RollupAnswer {
-            groups,
+            groups: out.finish(),
             projection,
             sources,
             recomputed_buckets: recomputed,
         })
+    }
+
+    /// Gives each of `slots` (indexes into `ids`) without a group yet the group of its tags.
+    fn assign_groups(
+        &self,
+        ids: &[SeriesId],
+        slots: impl IntoIterator<Item = usize>,
+        groups: &mut [Option<usize>],
+        out: &mut Output,
+    ) {
+        let slots: Vec<usize> = slots.into_iter().filter(|&s| groups[s].is_none()).collect();
+        if slots.is_empty() {
+            return;
+        }
+        let reg = read(&self.shared.registry);
+        for slot in slots {
+            // Every id the index returns has a key; one without would only lose its tags.
+            groups[slot] = Some(match reg.key(ids[slot]) {
+                Some(key) => out.group(key.tags()),
+                None => out.group(std::iter::empty()),
+            });
+        }
     }
 
     /// Raw points of `ids` (ascending) in `range` from segments and heads, merged per field

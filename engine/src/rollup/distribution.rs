@@ -12,9 +12,9 @@
 //! - Every sketch is built from `Config::new(alpha, accuracy.max_bins(), SKETCH_MIN_VALUE)`, so two
 //!   distributions of equal [`RelativeAccuracy`] always merge.
 
+use super::sketch::Sketch;
 use super::RollupError;
-use serde::{Deserialize, Serialize};
-use sketches_ddsketch::{Config, DDSketch};
+use sketches_ddsketch::Config;
 use std::fmt;
 
 /// Most values a distribution keeps exactly before it becomes a sketch.
@@ -98,7 +98,7 @@ impl Default for RelativeAccuracy {
 #[derive(Clone)]
 enum Repr {
     Exact(Vec<f64>),
-    Sketch(Box<DDSketch>),
+    Sketch(Box<Sketch>),
 }
 
 /// A mergeable quantile summary of one field's values in one bucket.
@@ -154,9 +154,10 @@ impl Distribution {
         d
     }
 
-    pub(crate) fn from_sketch(accuracy: RelativeAccuracy, sketch: DDSketch) -> Self {
+    /// A distribution holding `sketch`, which has more than [`EXACT_LIMIT`] values.
+    pub(crate) fn from_sketch(sketch: Sketch) -> Self {
         Distribution {
-            accuracy,
+            accuracy: sketch.accuracy,
             repr: Repr::Sketch(Box::new(sketch)),
         }
     }
@@ -170,7 +171,7 @@ impl Distribution {
     pub fn count(&self) -> u64 {
         match &self.repr {
             Repr::Exact(v) => v.len() as u64,
-            Repr::Sketch(s) => s.count() as u64,
+            Repr::Sketch(s) => s.count(),
         }
     }
 
@@ -187,7 +188,7 @@ impl Distribution {
         }
     }
 
-    pub(crate) fn sketch(&self) -> Option<&DDSketch> {
+    pub(crate) fn sketch(&self) -> Option<&Sketch> {
         match &self.repr {
             Repr::Exact(_) => None,
             Repr::Sketch(s) => Some(s),
@@ -204,17 +205,15 @@ impl Distribution {
                 vs.push(v);
                 self.sketch_if_large();
             }
-            Repr::Sketch(s) => s.add(v),
+            Repr::Sketch(s) => s.extend(&[v]),
         }
     }
 
     fn sketch_if_large(&mut self) {
         if let Repr::Exact(vs) = &self.repr {
             if vs.len() > EXACT_LIMIT {
-                let mut s = DDSketch::new(self.accuracy.config());
-                for &v in vs {
-                    s.add(v);
-                }
+                let mut s = Sketch::new(self.accuracy);
+                s.extend(vs);
                 self.repr = Repr::Sketch(Box::new(s));
             }
         }
@@ -236,23 +235,11 @@ impl Distribution {
             }
             (Repr::Exact(a), Repr::Sketch(b)) => {
                 let mut s = b.clone();
-                for &v in a.iter() {
-                    s.add(v);
-                }
+                s.extend(a);
                 self.repr = Repr::Sketch(s);
             }
-            (Repr::Sketch(a), Repr::Exact(b)) => {
-                for &v in b {
-                    a.add(v);
-                }
-            }
-            (Repr::Sketch(a), Repr::Sketch(b)) => {
-                // Equal accuracies give equal configs, the crate's only failure.
-                a.merge(b).map_err(|_| RollupError::AccuracyMismatch {
-                    left: self.accuracy.alpha(),
-                    right: other.accuracy.alpha(),
-                })?;
-            }
+            (Repr::Sketch(a), Repr::Exact(b)) => a.extend(b),
+            (Repr::Sketch(a), Repr::Sketch(b)) => a.merge(b),
         }
         Ok(())
     }
@@ -265,7 +252,7 @@ impl Distribution {
         }
         match &self.repr {
             Repr::Exact(vs) => exact_quantile(vs, q),
-            Repr::Sketch(s) => s.quantile(q).ok().flatten(),
+            Repr::Sketch(s) => s.quantile(q),
         }
     }
 }
@@ -281,153 +268,6 @@ pub fn exact_quantile(values: &[f64], q: f64) -> Option<f64> {
     sorted.sort_by(f64::total_cmp);
     let rank = (q * (sorted.len() as f64 - 1.0)) as usize;
     sorted.get(rank.min(sorted.len() - 1)).copied()
-}
-
-/// The serde shape of `DDSketch` and its stores (sketches-ddsketch 0.3, feature `use_serde`).
-///
-/// The crate keeps its stores private; its serde support is the only way to read their bins or to
-/// rebuild a sketch from bins without re-adding every value. Going through `serde_json::Value`
-/// keeps this to field names; a test pins the shape so a crate upgrade that changes it fails here.
-#[derive(Serialize, Deserialize)]
-struct SketchShape {
-    config: serde_json::Value,
-    store: StoreShape,
-    negative_store: StoreShape,
-    min: f64,
-    max: f64,
-    // Null when the float sum overflowed; Tally reads sums from `Aggregate` only.
-    sum: Option<f64>,
-    zero_count: u64,
-}
-
-#[derive(Serialize, Deserialize)]
-struct StoreShape {
-    bins: Vec<u64>,
-    count: u64,
-    min_key: i32,
-    max_key: i32,
-    offset: i32,
-    bin_limit: usize,
-    is_collapsed: bool,
-}
-
-/// One store of a sketch as Tally encodes it: the counts of the keys `min_key ..`, first and last
-/// count non-zero (empty when the store is).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct StoreBins {
-    pub(crate) collapsed: bool,
-    pub(crate) min_key: i32,
-    pub(crate) counts: Vec<u64>,
-}
-
-/// A sketch's content, without its config (that follows from the accuracy).
-#[derive(Debug, Clone, PartialEq)]
-pub(crate) struct SketchParts {
-    pub(crate) positive: StoreBins,
-    pub(crate) negative: StoreBins,
-    pub(crate) zero_count: u64,
-    pub(crate) min: f64,
-    pub(crate) max: f64,
-}
-
-fn layout_error(e: serde_json::Error) -> RollupError {
-    RollupError::SketchLayout(e.to_string())
-}
-
-impl StoreBins {
-    fn from_shape(s: &StoreShape) -> StoreBins {
-        let first = s.bins.iter().position(|&c| c != 0);
-        let last = s.bins.iter().rposition(|&c| c != 0);
-        match (first, last) {
-            (Some(f), Some(l)) => StoreBins {
-                collapsed: s.is_collapsed,
-                min_key: s.offset.saturating_add(f as i32),
-                counts: s.bins[f..=l].to_vec(),
-            },
-            _ => StoreBins {
-                collapsed: false,
-                min_key: 0,
-                counts: Vec::new(),
-            },
-        }
-    }
-
-    /// The crate's store holding these bins, laid out as its own code would (offset == min_key,
-    /// length a multiple of 128, the full bin limit once collapsed). Callers have checked that
-    /// `counts.len() <= limit` and that the keys and the total count do not overflow.
-    fn to_shape(&self, limit: u32) -> StoreShape {
-        let limit = limit as usize;
-        if self.counts.is_empty() {
-            return StoreShape {
-                bins: Vec::new(),
-                count: 0,
-                min_key: i32::MAX,
-                max_key: i32::MIN,
-                offset: 0,
-                bin_limit: limit,
-                is_collapsed: false,
-            };
-        }
-        let n = self.counts.len();
-        let len = if self.collapsed {
-            limit
-        } else {
-            (n.div_ceil(128) * 128).min(limit)
-        };
-        let mut bins = Vec::with_capacity(len);
-        bins.extend_from_slice(&self.counts);
-        bins.resize(len.max(n), 0);
-        StoreShape {
-            bins,
-            count: self.counts.iter().fold(0u64, |a, &c| a.saturating_add(c)),
-            min_key: self.min_key,
-            max_key: self.min_key.saturating_add(n as i32 - 1),
-            offset: self.min_key,
-            bin_limit: limit,
-            is_collapsed: self.collapsed,
-        }
-    }
-
-    /// Slots [`StoreBins::to_shape`] allocates, for decoders' memory budgets.
-    pub(crate) fn slots(collapsed: bool, n: usize, limit: u32) -> usize {
-        if n == 0 {
-            0
-        } else if collapsed {
-            limit as usize
-        } else {
-            (n.div_ceil(128) * 128).min(limit as usize)
-        }
-    }
-}
-
-impl SketchParts {
-    pub(crate) fn of(sketch: &DDSketch) -> Result<SketchParts, RollupError> {
-        let shape: SketchShape =
-            serde_json::from_value(serde_json::to_value(sketch).map_err(layout_error)?)
-                .map_err(layout_error)?;
-        Ok(SketchParts {
-            positive: StoreBins::from_shape(&shape.store),
-            negative: StoreBins::from_shape(&shape.negative_store),
-            zero_count: shape.zero_count,
-            min: shape.min,
-            max: shape.max,
-        })
-    }
-
-    /// The sketch holding these parts. Callers have validated the parts (see `encoding.rs`).
-    pub(crate) fn to_sketch(&self, accuracy: RelativeAccuracy) -> Result<DDSketch, RollupError> {
-        let shape = SketchShape {
-            config: serde_json::to_value(accuracy.config()).map_err(layout_error)?,
-            store: self.positive.to_shape(accuracy.max_bins()),
-            negative_store: self.negative.to_shape(accuracy.max_bins()),
-            min: self.min,
-            max: self.max,
-            sum: Some(0.0),
-            zero_count: self.zero_count,
-        };
-        serde_json::from_value(serde_json::to_value(shape).map_err(layout_error)?)
-            .map_err(layout_error)
-    }
 }
 
 #[cfg(test)]
@@ -475,28 +315,5 @@ mod tests {
             Err(RollupError::AccuracyMismatch { .. })
         ));
         assert_eq!(a.count(), 1);
-    }
-
-    #[test]
-    fn sketch_parts_survive_the_crates_serde_shape() {
-        let mut d = Distribution::new(RelativeAccuracy::DEFAULT);
-        for i in 1..=200 {
-            d.push(i as f64 * if i % 3 == 0 { -1.0 } else { 1.0 });
-        }
-        d.push(0.0);
-        let sk = d.sketch().unwrap();
-        let parts = SketchParts::of(sk).unwrap();
-        assert_eq!(
-            parts.positive.counts.iter().sum::<u64>()
-                + parts.negative.counts.iter().sum::<u64>()
-                + parts.zero_count,
-            201
-        );
-        assert_eq!((parts.min, parts.max), (-198.0, 200.0));
-        let back = parts.to_sketch(RelativeAccuracy::DEFAULT).unwrap();
-        assert_eq!(SketchParts::of(&back).unwrap(), parts);
-        for q in [0.0, 0.1, 0.5, 0.9, 0.99, 1.0] {
-            assert_eq!(back.quantile(q).unwrap(), sk.quantile(q).unwrap());
-        }
     }
 }

@@ -1,10 +1,11 @@
 //! The byte encoding of a list of [`RollupBucket`]s; the layout is documented in `mod.rs`.
 //!
 //! The decoder checks every count against what the rest of the buffer can hold before it
-//! allocates, and caps the bins it lays out for sketches at a small multiple of the input length,
-//! so arbitrary bytes can neither panic it nor make it allocate without bound.
+//! allocates (a sketch bin takes at least one byte, and bins are held exactly as stored), so
+//! arbitrary bytes can neither panic it nor make it allocate more than a small multiple of them.
 
-use super::distribution::{SketchParts, StoreBins, EXACT_LIMIT};
+use super::distribution::EXACT_LIMIT;
+use super::sketch::{Sketch, StoreBins};
 use super::{Aggregate, Distribution, RelativeAccuracy, RollupBucket, RollupError};
 
 /// Tag byte of encoding version 1, the first byte of every encoded bucket list.
@@ -20,25 +21,22 @@ const STORE_PRESENT: u8 = 0x01;
 const STORE_COLLAPSED: u8 = 0x02;
 /// Sketch keys beyond this magnitude never come from a finite f64 at an accepted accuracy
 /// (|ln f64::MAX| / ln(1 + 2e-3) is about 3.6e5), and keeping them small rules out overflow in the
-/// sketch crate's key arithmetic.
+/// sketch's key arithmetic (`rollup::sketch`).
 const MAX_KEY: i64 = 1 << 24;
 /// Fewest bytes a bucket takes: start, count, min, max, sum kind, sum, dist kind.
 const MIN_BUCKET_BYTES: usize = 1 + 1 + 8 + 8 + 1 + 8 + 1;
 
 /// Encodes `buckets` (layout in the module doc of `rollup`). Empty buckets are left out.
 ///
-/// Fails only with [`RollupError::SketchLayout`], if the sketch crate's internals are not what
-/// this version reads them as.
-///
 /// ```
 /// use tally_engine::rollup::{decode_buckets, encode_buckets, rollup_column, Tier};
 /// use tally_engine::ColumnValues;
 /// let b = rollup_column(&[0, 5], &ColumnValues::Float(vec![1.5, 2.5]), Tier::Minute, true);
-/// let bytes = encode_buckets(&b).unwrap();
+/// let bytes = encode_buckets(&b);
 /// let back = decode_buckets(&bytes).unwrap();
 /// assert_eq!(back[0].agg, b[0].agg);
 /// ```
-pub fn encode_buckets(buckets: &[RollupBucket]) -> Result<Vec<u8>, RollupError> {
+pub fn encode_buckets(buckets: &[RollupBucket]) -> Vec<u8> {
     let header_accuracy = buckets
         .iter()
         .find_map(|b| b.dist.as_ref().map(Distribution::accuracy))
@@ -58,9 +56,9 @@ pub fn encode_buckets(buckets: &[RollupBucket]) -> Result<Vec<u8>, RollupError> 
         prev = b.start;
         put_ivarint(&mut out, delta);
         put_aggregate(&mut out, &b.agg);
-        put_distribution(&mut out, b.dist.as_ref(), header_accuracy)?;
+        put_distribution(&mut out, b.dist.as_ref(), header_accuracy);
     }
-    Ok(out)
+    out
 }
 
 fn put_aggregate(out: &mut Vec<u8>, a: &Aggregate) {
@@ -79,14 +77,10 @@ fn put_aggregate(out: &mut Vec<u8>, a: &Aggregate) {
     }
 }
 
-fn put_distribution(
-    out: &mut Vec<u8>,
-    d: Option<&Distribution>,
-    header: RelativeAccuracy,
-) -> Result<(), RollupError> {
+fn put_distribution(out: &mut Vec<u8>, d: Option<&Distribution>, header: RelativeAccuracy) {
     let Some(d) = d else {
         out.push(DIST_NONE);
-        return Ok(());
+        return;
     };
     let kind = if d.exact_values().is_some() {
         DIST_EXACT
@@ -103,18 +97,16 @@ fn put_distribution(
         for v in values {
             out.extend_from_slice(&v.to_le_bytes());
         }
-        return Ok(());
+        return;
     }
-    let Some(sketch) = d.sketch() else {
-        return Ok(());
+    let Some(parts) = d.sketch() else {
+        return;
     };
-    let parts = SketchParts::of(sketch)?;
     out.extend_from_slice(&parts.min.to_le_bytes());
     out.extend_from_slice(&parts.max.to_le_bytes());
     put_uvarint(out, parts.zero_count);
     put_store(out, &parts.positive);
     put_store(out, &parts.negative);
-    Ok(())
 }
 
 fn put_store(out: &mut Vec<u8>, s: &StoreBins) {
@@ -144,12 +136,17 @@ fn put_ivarint(out: &mut Vec<u8>, v: i64) {
 
 /// Decodes what [`encode_buckets`] wrote. Never panics; refuses anything no encoder writes.
 pub fn decode_buckets(bytes: &[u8]) -> Result<Vec<RollupBucket>, RollupError> {
-    let mut r = Reader {
-        buf: bytes,
-        pos: 0,
-        // Sketch bins laid out in memory, bounded by the input so a few bytes cannot demand MiBs.
-        slot_budget: bytes.len().saturating_mul(8).saturating_add(4096),
-    };
+    decode_buckets_where(bytes, |_| true).map(|(b, _)| b)
+}
+
+/// Like [`decode_buckets`], but returns only the buckets whose start `keep` accepts. The others
+/// are still checked, not built: a read of one hour of a day's minute buckets allocates one
+/// hour's sketches. Also returns how many buckets the bytes hold.
+pub(crate) fn decode_buckets_where(
+    bytes: &[u8],
+    keep: impl Fn(i64) -> bool,
+) -> Result<(Vec<RollupBucket>, u64), RollupError> {
+    let mut r = Reader { buf: bytes, pos: 0 };
     let tag = r.u8("encoding tag")?;
     if tag != ENCODING_V1 {
         return Err(RollupError::UnknownEncoding { tag });
@@ -159,7 +156,7 @@ pub fn decode_buckets(bytes: &[u8]) -> Result<Vec<RollupBucket>, RollupError> {
     if n > (r.remaining() / MIN_BUCKET_BYTES) as u64 {
         return Err(r.corrupt("bucket count larger than the data"));
     }
-    let mut out = Vec::with_capacity(n as usize);
+    let mut out = Vec::new();
     let mut prev = 0i64;
     for i in 0..n {
         let delta = r.ivarint("bucket start")?;
@@ -170,20 +167,22 @@ pub fn decode_buckets(bytes: &[u8]) -> Result<Vec<RollupBucket>, RollupError> {
         };
         prev = start;
         let agg = r.aggregate()?;
-        let dist = r.distribution(&agg, header)?;
-        out.push(RollupBucket { start, agg, dist });
+        let wanted = keep(start);
+        let dist = r.distribution(&agg, header, wanted)?;
+        if wanted {
+            out.push(RollupBucket { start, agg, dist });
+        }
     }
     if r.remaining() != 0 {
         return Err(r.corrupt("trailing bytes after the last bucket"));
     }
-    Ok(out)
+    Ok((out, n))
 }
 
 /// A bounds-checked cursor; errors carry the byte offset.
 struct Reader<'a> {
     buf: &'a [u8],
     pos: usize,
-    slot_budget: usize,
 }
 
 impl Reader<'_> {
@@ -284,6 +283,7 @@ impl Reader<'_> {
         &mut self,
         agg: &Aggregate,
         header: RelativeAccuracy,
+        build: bool,
     ) -> Result<Option<Distribution>, RollupError> {
         let kind = self.u8("distribution kind")?;
         if kind == DIST_NONE {
@@ -299,15 +299,17 @@ impl Reader<'_> {
                 if agg.count > EXACT_LIMIT as u64 {
                     return Err(self.corrupt("exact distribution larger than the limit"));
                 }
-                let mut values = Vec::with_capacity(agg.count as usize);
+                let mut values = Vec::with_capacity(if build { agg.count as usize } else { 0 });
                 for _ in 0..agg.count {
                     let v = self.finite("exact value")?;
                     if v < agg.min || v > agg.max {
                         return Err(self.corrupt("exact value outside the bucket's min and max"));
                     }
-                    values.push(v);
+                    if build {
+                        values.push(v);
+                    }
                 }
-                Ok(Some(Distribution::from_exact(accuracy, values)))
+                Ok(build.then(|| Distribution::from_exact(accuracy, values)))
             }
             DIST_SKETCH => {
                 if agg.count <= EXACT_LIMIT as u64 {
@@ -319,32 +321,36 @@ impl Reader<'_> {
                     return Err(self.corrupt("sketch min above max"));
                 }
                 let zero_count = self.uvarint("sketch zero count")?;
-                let positive = self.store(accuracy)?;
-                let negative = self.store(accuracy)?;
-                let total = [&positive, &negative]
-                    .iter()
-                    .flat_map(|s| s.counts.iter())
-                    .try_fold(zero_count, |a, &c| a.checked_add(c));
+                let mut total = Some(zero_count);
+                let positive = self.store(accuracy, build, &mut total)?;
+                let negative = self.store(accuracy, build, &mut total)?;
                 if total != Some(agg.count) {
                     return Err(self.corrupt("sketch count differs from the bucket count"));
                 }
-                let parts = SketchParts {
+                if !build {
+                    return Ok(None);
+                }
+                Ok(Some(Distribution::from_sketch(Sketch {
+                    accuracy,
                     positive,
                     negative,
                     zero_count,
                     min,
                     max,
-                };
-                Ok(Some(Distribution::from_sketch(
-                    accuracy,
-                    parts.to_sketch(accuracy)?,
-                )))
+                })))
             }
             _ => Err(self.corrupt("unknown distribution kind")),
         }
     }
 
-    fn store(&mut self, accuracy: RelativeAccuracy) -> Result<StoreBins, RollupError> {
+    /// Reads a store, adding its counts to `total` (`None` once that overflows); the counts are
+    /// kept only when `build`.
+    fn store(
+        &mut self,
+        accuracy: RelativeAccuracy,
+        build: bool,
+        total: &mut Option<u64>,
+    ) -> Result<StoreBins, RollupError> {
         let limit = accuracy.max_bins();
         let flags = self.u8("sketch store flags")?;
         if flags == 0 {
@@ -367,17 +373,16 @@ impl Reader<'_> {
         if min_key.abs() > MAX_KEY || max_key.abs() > MAX_KEY {
             return Err(self.corrupt("sketch key out of range"));
         }
-        let slots = StoreBins::slots(collapsed, n as usize, limit);
-        self.slot_budget = self
-            .slot_budget
-            .checked_sub(slots)
-            .ok_or_else(|| self.corrupt("sketch bins out of proportion to the data"))?;
-        let mut counts = Vec::with_capacity(n as usize);
-        for _ in 0..n {
-            counts.push(self.uvarint("sketch bin")?);
-        }
-        if counts.first() == Some(&0) || counts.last() == Some(&0) {
-            return Err(self.corrupt("sketch store with an empty first or last bin"));
+        let mut counts = Vec::with_capacity(if build { n as usize } else { 0 });
+        for i in 0..n {
+            let c = self.uvarint("sketch bin")?;
+            if c == 0 && (i == 0 || i == n - 1) {
+                return Err(self.corrupt("sketch store with an empty first or last bin"));
+            }
+            *total = total.and_then(|t| t.checked_add(c));
+            if build {
+                counts.push(c);
+            }
         }
         Ok(StoreBins {
             collapsed,

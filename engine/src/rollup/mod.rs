@@ -56,12 +56,14 @@ mod aggregate;
 mod distribution;
 mod encoding;
 pub mod file;
+mod sketch;
 
 #[cfg(test)]
 mod tests;
 
 pub use aggregate::Aggregate;
 pub use distribution::{exact_quantile, Distribution, RelativeAccuracy, EXACT_LIMIT};
+pub(crate) use encoding::decode_buckets_where;
 pub use encoding::{decode_buckets, encode_buckets, ENCODING_V1};
 pub use file::{
     EntryMode, RollupEntry, RollupFile, RollupFileError, RollupFileMeta, RollupFileWriter,
@@ -106,9 +108,6 @@ pub enum RollupError {
         /// What was being read or what is wrong.
         what: &'static str,
     },
-    /// sketches-ddsketch no longer has the serde shape this module reads its bins through.
-    #[error("the sketches-ddsketch version in use has an unexpected internal layout ({0}); pin sketches-ddsketch 0.3")]
-    SketchLayout(String),
 }
 
 /// A rollup tier: the width of its buckets.

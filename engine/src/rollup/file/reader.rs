@@ -3,20 +3,23 @@
 //! `open` checks both checksums, the block table and every index entry up front, and keeps one
 //! slot per (tier, series) so a read binary-searches its series. Blocks are decompressed on
 //! demand; a read walks entries in file order, so it holds one block at a time and never
-//! decompresses a block twice.
+//! decompresses a block twice. With a [`BlockCache`] (given by the `Db`), decompressed blocks
+//! also outlive the read for the next one.
 
 use super::{
     decompress, parse_block_table, read_names, tier_index, BlockInfo, Cursor, EntryMode, Footer,
     RollupEntry, RollupFileError, RollupFileMeta, FOOTER_CRC_COVERS, FOOTER_LEN, HEADER_LEN, MAGIC,
     VERSION,
 };
-use crate::rollup::{decode_buckets, RollupBucket, Tier};
+use crate::cache::BlockCache;
+use crate::rollup::{decode_buckets_where, RollupBucket, Tier};
 use crate::types::{SeriesId, TimeRange};
 use memmap2::Mmap;
 use std::fmt;
 use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 
 /// An open, validated rollup file. Cheap to share behind an `Arc`; reads take `&self`.
 pub struct RollupFile {
@@ -34,6 +37,10 @@ pub struct RollupFile {
     slots: [Vec<Slot>; 3],
     /// Blocks decompressed so far (tests check that a read decompresses each block once).
     pub(super) decompressed: AtomicU64,
+    /// This file's key in `cache` (see `BlockCache::file_id`).
+    id: u64,
+    /// Shared decompressed blocks, if the owner gave one.
+    cache: Option<Arc<BlockCache>>,
 }
 
 /// Where a series' index entry starts and the column position just before it.
@@ -128,6 +135,12 @@ impl RollupFile {
     /// panic.
     pub fn from_bytes(bytes: Vec<u8>, path: PathBuf) -> Result<RollupFile, RollupFileError> {
         RollupFile::parse(path, Backing::Owned(bytes))
+    }
+
+    /// Makes reads keep the blocks they decompress in `cache` and look there first.
+    pub fn with_cache(mut self, cache: Arc<BlockCache>) -> Self {
+        self.cache = Some(cache);
+        self
     }
 
     /// The file's metadata, from its footer and block table.
@@ -257,8 +270,7 @@ impl RollupFile {
             if wanted.is_some_and(|w| w.binary_search(&e.field).is_err()) {
                 continue;
             }
-            let mut buckets = self.decode_entry(tier, slot.id, &e, &mut walk.block)?;
-            buckets.retain(|b| range.contains(b.start));
+            let buckets = self.decode_entry(tier, slot.id, &e, range, &mut walk.block)?;
             if buckets.is_empty() {
                 continue;
             }
@@ -273,13 +285,15 @@ impl RollupFile {
         Ok(())
     }
 
-    /// Decodes one entry's buckets and checks them against the index and the footer.
+    /// Decodes the buckets of one entry that start in `range` (checking every bucket's bytes,
+    /// and the kept buckets against the index and the footer).
     fn decode_entry(
         &self,
         tier: Tier,
         series: u32,
         e: &EntryRef,
-        hold: &mut Option<(u32, Vec<u8>)>,
+        range: TimeRange,
+        hold: &mut Option<(u32, Arc<Vec<u8>>)>,
     ) -> Result<Vec<RollupBucket>, RollupFileError> {
         let name = self.names.get(e.field as usize).map_or("?", String::as_str);
         let at = || format!("tier {} series {series} field '{name}'", tier.name());
@@ -288,13 +302,12 @@ impl RollupFile {
         let bytes = block
             .get(start..start + e.len as usize)
             .ok_or_else(|| self.corrupt(format!("{}: entry outside its block", at())))?;
-        let buckets =
-            decode_buckets(bytes).map_err(|err| self.corrupt(format!("{}: {err}", at())))?;
-        if buckets.len() as u64 != e.buckets {
+        let (buckets, n) = decode_buckets_where(bytes, |s| range.contains(s))
+            .map_err(|err| self.corrupt(format!("{}: {err}", at())))?;
+        if n != e.buckets {
             return Err(self.corrupt(format!(
-                "{}: {} buckets, the index says {}",
+                "{}: {n} buckets, the index says {}",
                 at(),
-                buckets.len(),
                 e.buckets
             )));
         }
@@ -316,31 +329,40 @@ impl RollupFile {
         Ok(buckets)
     }
 
-    /// The decompressed block `n`: the one `hold` keeps, or decompressed from the file (then
-    /// kept in `hold`, replacing the previous one: reads walk blocks in ascending order).
+    /// The decompressed block `n`: the one `hold` keeps, else from the shared cache, else
+    /// decompressed from the file; then kept in `hold`, replacing the previous one (reads walk
+    /// blocks in ascending order).
     fn block<'h>(
         &self,
         n: u32,
-        hold: &'h mut Option<(u32, Vec<u8>)>,
+        hold: &'h mut Option<(u32, Arc<Vec<u8>>)>,
     ) -> Result<&'h [u8], RollupFileError> {
         if hold.as_ref().is_none_or(|(k, _)| *k != n) {
-            let info = self
-                .blocks
-                .get(n as usize)
-                .ok_or_else(|| self.corrupt(format!("block {n} is not in the block table")))?;
-            // Offsets were checked against the file length at open.
-            let start = info.offset as usize;
-            let src = self
-                .bytes
-                .as_slice()
-                .get(start..start + info.compressed_len as usize)
-                .ok_or_else(|| self.corrupt(format!("block {n} lies outside the file")))?;
-            let raw = decompress(src, info.raw_len as usize)
-                .map_err(|e| self.corrupt(format!("block {n}: {e}")))?;
-            self.decompressed.fetch_add(1, Ordering::Relaxed);
+            let raw = match &self.cache {
+                Some(cache) => cache.get_or_load(self.id, n, || self.decompress(n))?,
+                None => Arc::new(self.decompress(n)?),
+            };
             *hold = Some((n, raw));
         }
-        Ok(hold.as_ref().map_or(&[][..], |(_, b)| b.as_slice()))
+        Ok(hold.as_ref().map_or(&[][..], |(_, b)| &b[..]))
+    }
+
+    fn decompress(&self, n: u32) -> Result<Vec<u8>, RollupFileError> {
+        let info = self
+            .blocks
+            .get(n as usize)
+            .ok_or_else(|| self.corrupt(format!("block {n} is not in the block table")))?;
+        // Offsets were checked against the file length at open.
+        let start = info.offset as usize;
+        let src = self
+            .bytes
+            .as_slice()
+            .get(start..start + info.compressed_len as usize)
+            .ok_or_else(|| self.corrupt(format!("block {n} lies outside the file")))?;
+        let raw = decompress(src, info.raw_len as usize)
+            .map_err(|e| self.corrupt(format!("block {n}: {e}")))?;
+        self.decompressed.fetch_add(1, Ordering::Relaxed);
+        Ok(raw)
     }
 
     fn bounds(&self, tier: Tier) -> Bounds<'_> {
@@ -473,6 +495,8 @@ impl RollupFile {
             index,
             slots,
             decompressed: AtomicU64::new(0),
+            id: BlockCache::file_id(),
+            cache: None,
         })
     }
 }
@@ -481,7 +505,7 @@ impl RollupFile {
 #[derive(Default)]
 struct Walk {
     entries: Vec<EntryRef>,
-    block: Option<(u32, Vec<u8>)>,
+    block: Option<(u32, Arc<Vec<u8>>)>,
 }
 
 fn truncated(path: PathBuf, len: u64) -> RollupFileError {

@@ -1,12 +1,14 @@
 //! Rollup file round trips, partial reads, the writer's contract, and damaged files.
 
 use super::*;
+use crate::cache::BlockCache;
 use crate::rollup::{encode_buckets, rollup_column_with, RelativeAccuracy};
 use crate::types::ColumnValues;
 use proptest::prelude::*;
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::atomic::Ordering;
+use std::sync::Arc;
 
 /// A small deterministic generator (xorshift64*), so failures reproduce.
 struct Rng(u64);
@@ -140,7 +142,7 @@ fn flat(entries: &[RollupEntry]) -> Flat {
                 e.field.clone(),
                 e.tier,
                 e.mode,
-                encode_buckets(&e.buckets).unwrap(),
+                encode_buckets(&e.buckets),
             )
         })
         .collect()
@@ -324,6 +326,48 @@ fn a_read_decompresses_only_its_tiers_blocks_and_each_once() {
         f.decompressed.load(Ordering::Relaxed) - before,
         f.blocks.len() as u64
     );
+}
+
+#[test]
+fn a_shared_cache_serves_blocks_again_and_never_across_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let (p1, p2) = (dir.path().join("5.trup"), dir.path().join("6.trup"));
+    let (m1, m2) = (model(19, 60), model(23, 60));
+    write(&m1, 19, 1024, &p1);
+    write(&m2, 23, 1024, &p2);
+    let cache = Arc::new(BlockCache::new(64 << 20));
+    let f1 = RollupFile::open(&p1)
+        .unwrap()
+        .with_cache(Arc::clone(&cache));
+    let f2 = RollupFile::open(&p2)
+        .unwrap()
+        .with_cache(Arc::clone(&cache));
+    let ids = |f: &RollupFile| -> Vec<SeriesId> { f.series_ids().iter().map(SeriesId).collect() };
+    let first = f1
+        .read(&ids(&f1), None, Tier::Minute, TimeRange::ALL)
+        .unwrap();
+    let cold = f1.decompressed.load(Ordering::Relaxed);
+    assert!(cold > 0);
+    let again = f1
+        .read(&ids(&f1), None, Tier::Minute, TimeRange::ALL)
+        .unwrap();
+    assert_eq!(flat(&again), flat(&first));
+    assert_eq!(
+        f1.decompressed.load(Ordering::Relaxed),
+        cold,
+        "second read decompressed"
+    );
+    // The other file's blocks have the same numbers but are its own.
+    let other = f2
+        .read(&ids(&f2), None, Tier::Minute, TimeRange::ALL)
+        .unwrap();
+    assert!(f2.decompressed.load(Ordering::Relaxed) > 0);
+    let uncached = RollupFile::open(&p2).unwrap();
+    let want = uncached
+        .read(&ids(&f2), None, Tier::Minute, TimeRange::ALL)
+        .unwrap();
+    assert_eq!(flat(&other), flat(&want));
+    assert!(cache.stats().hits > 0);
 }
 
 #[test]

@@ -118,7 +118,7 @@ impl RollupFileWriter {
                 "added twice to one rollup file; merge the buckets before adding".to_owned(),
             ));
         }
-        let bytes = encode_buckets(&entry.buckets)?;
+        let bytes = encode_buckets(&entry.buckets);
         if bytes.len() > MAX_RAW_LEN {
             return Err(RollupFileError::TooLarge(format!(
                 "series {} field '{}' tier {} encodes to {} bytes, over 4 GiB",
