@@ -673,8 +673,64 @@ fn parse_task_stat(stat: &str, ticks_per_sec: f64) -> Option<(String, Duration)>
     ))
 }
 
+/// Prints the machine line every report starts with: CPU model, CPUs, load average, time.
+pub fn print_machine() {
+    let cpuinfo = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
+    let model = cpuinfo
+        .lines()
+        .find(|l| l.starts_with("model name"))
+        .and_then(|l| l.split(':').nth(1))
+        .map_or("unknown", str::trim);
+    let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
+    let load = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
+    println!(
+        "machine: {model}, {cores} CPUs; load average {}; {} UTC",
+        load.split_whitespace()
+            .take(3)
+            .collect::<Vec<_>>()
+            .join(" "),
+        utc(tally_engine::retention::now_nanos())
+    );
+}
+
+/// The arguments the report was started with, for the record.
+pub fn command_line() -> String {
+    std::env::args().skip(1).collect::<Vec<_>>().join(" ")
+}
+
+/// `YYYY-MM-DD HH:MM:SS` of a Unix-epoch instant in ns (UTC, proleptic Gregorian).
+pub fn utc(ns: i64) -> String {
+    let secs = ns.div_euclid(1_000_000_000);
+    let (days, rem) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
+    // Civil-from-days (H. Hinnant): days since 1970-01-01 to year, month, day.
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!(
+        "{year:04}-{month:02}-{day:02} {:02}:{:02}:{:02}",
+        rem / 3_600,
+        rem / 60 % 60,
+        rem % 60
+    )
+}
+
+
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn utc_formats_known_instants() {
+        assert_eq!(utc(0), "1970-01-01 00:00:00");
+        assert_eq!(utc(1_767_571_200 * 1_000_000_000), "2026-01-05 00:00:00");
+        assert_eq!(utc(951_825_599 * 1_000_000_000), "2000-02-29 11:59:59");
+        assert_eq!(utc(-1_000_000_000), "1969-12-31 23:59:59");
+    }
+
     use super::*;
 
     #[test]

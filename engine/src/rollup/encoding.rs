@@ -324,11 +324,11 @@ impl Reader<'_> {
                 let mut total = Some(zero_count);
                 let positive = self.store(accuracy, build, &mut total)?;
                 let negative = self.store(accuracy, build, &mut total)?;
-                if total != Some(agg.count) {
-                    return Err(self.corrupt("sketch count differs from the bucket count"));
-                }
                 if !build {
                     return Ok(None);
+                }
+                if total != Some(agg.count) {
+                    return Err(self.corrupt("sketch count differs from the bucket count"));
                 }
                 Ok(Some(Distribution::from_sketch(Sketch {
                     accuracy,
@@ -343,8 +343,8 @@ impl Reader<'_> {
         }
     }
 
-    /// Reads a store, adding its counts to `total` (`None` once that overflows); the counts are
-    /// kept only when `build`.
+    /// Reads a store, adding its counts to `total` (`None` once that overflows). Without
+    /// `build` the bins are only stepped over (and `total` is left meaningless).
     fn store(
         &mut self,
         accuracy: RelativeAccuracy,
@@ -373,16 +373,36 @@ impl Reader<'_> {
         if min_key.abs() > MAX_KEY || max_key.abs() > MAX_KEY {
             return Err(self.corrupt("sketch key out of range"));
         }
-        let mut counts = Vec::with_capacity(if build { n as usize } else { 0 });
+        if !build {
+            // A bucket outside the read: find where its bins end without decoding them (the
+            // file's checksums vouch for the bytes; bounds are still checked, so nothing can
+            // overrun). Its counts are not added up, so the caller skips the total check.
+            let mut ends = 0u64;
+            let mut used = 0usize;
+            for &b in &self.buf[self.pos..] {
+                used += 1;
+                if b < 0x80 {
+                    ends += 1;
+                    if ends == n {
+                        break;
+                    }
+                }
+            }
+            if ends < n {
+                return Err(self.corrupt("sketch bin"));
+            }
+            self.pos += used;
+            *total = None;
+            return Ok(StoreBins::default());
+        }
+        let mut counts = Vec::with_capacity(n as usize);
         for i in 0..n {
             let c = self.uvarint("sketch bin")?;
             if c == 0 && (i == 0 || i == n - 1) {
                 return Err(self.corrupt("sketch store with an empty first or last bin"));
             }
             *total = total.and_then(|t| t.checked_add(c));
-            if build {
-                counts.push(c);
-            }
+            counts.push(c);
         }
         Ok(StoreBins {
             collapsed,
