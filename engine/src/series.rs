@@ -178,6 +178,11 @@ impl SeriesRegistry {
         self.measurement_of.get(id.0 as usize).copied()
     }
 
+    /// The dense id of the measurement named `name`, if any series has it.
+    pub fn measurement_id_of(&self, name: &str) -> Option<u32> {
+        self.measurement_ids.get(name).copied()
+    }
+
     /// The name of measurement id `m`.
     pub fn measurement_name(&self, m: u32) -> Option<&str> {
         self.measurement_names.get(m as usize).map(|n| &**n)

@@ -392,6 +392,36 @@ pub enum Expr {
 }
 
 impl Expr {
+    /// Where the expression was written, from its first to its last token (an enclosing
+    /// parenthesis or a leading `NOT`/`-` may lie outside).
+    ///
+    /// ```
+    /// let e = tally_query::parse_expression("a + b").unwrap();
+    /// assert_eq!((e.span().offset, e.span().len), (0, 5));
+    /// ```
+    pub fn span(&self) -> Span {
+        fn join(a: Span, b: Span) -> Span {
+            let end = (b.offset + b.len).max(a.offset + a.len);
+            Span {
+                len: end.saturating_sub(a.offset),
+                ..a
+            }
+        }
+        match self {
+            Expr::Ident(i) => i.span,
+            Expr::Literal(l) => l.span,
+            Expr::Param(p) => p.span,
+            Expr::Call(c) => c.span,
+            Expr::Binary { left, right, .. } => join(left.span(), right.span()),
+            Expr::Neg(x) | Expr::Not(x) => x.span(),
+            Expr::InList { expr, list, .. } => match list.last() {
+                Some(last) => join(expr.span(), last.span()),
+                None => expr.span(),
+            },
+            Expr::Match { expr, regex, .. } => join(expr.span(), regex.span),
+        }
+    }
+
     /// `left op right`, boxing the operands.
     ///
     /// ```

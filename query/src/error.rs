@@ -60,6 +60,9 @@ pub enum ParseErrorKind {
         /// The limit in levels.
         max: usize,
     },
+    /// The query parses but cannot run as written (an unknown field, an aggregate where a tag
+    /// belongs...); the message says what and how to fix it. Raised by the planner.
+    Semantic(String),
 }
 
 /// A query that does not parse: where, what was found, what was expected.
@@ -175,6 +178,7 @@ impl ParseError {
                 "expression nested too deeply: more than {max} levels of parentheses, calls, \
                  NOT or minus inside each other; simplify it"
             ),
+            ParseErrorKind::Semantic(message) => message.clone(),
             ParseErrorKind::TooDeep { max } => format!(
                 "expression too long: more than {max} levels of operators; use IN (...) or a \
                  regex instead of a long OR chain"
@@ -195,6 +199,35 @@ impl fmt::Display for ParseError {
             " ".repeat(self.excerpt.caret_column - 1),
             "^".repeat(self.len)
         )
+    }
+}
+
+impl ParseError {
+    /// An error about the `len` bytes of `text` at `offset` (clamped to the text), with
+    /// `message` as its text: how the planner reports a query that parses but cannot run.
+    ///
+    /// ```
+    /// use tally_query::ParseError;
+    /// let e = ParseError::semantic("SELECT x FROM m", 7, 1, "unknown field `x`".into());
+    /// assert_eq!(e.to_string(), "error at line 1, column 8: unknown field `x`\n  SELECT x FROM m\n         ^");
+    /// ```
+    pub fn semantic(text: &str, offset: usize, len: usize, message: String) -> ParseError {
+        let mut offset = offset.min(text.len());
+        while !text.is_char_boundary(offset) {
+            offset -= 1;
+        }
+        let chars = text[offset..]
+            .char_indices()
+            .take_while(|(i, _)| *i < len.max(1))
+            .count()
+            .max(1);
+        Fail {
+            at: offset,
+            expected: Vec::new(),
+            kind: ParseErrorKind::Semantic(message),
+            anchor: Some((offset, chars)),
+        }
+        .into_parse_error(text)
     }
 }
 

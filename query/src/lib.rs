@@ -1,7 +1,8 @@
 //! Tally's query language: parses the SQL-like language (a superset of InfluxQL's SELECT core)
-//! with nom into a syntax tree, and prints trees back as canonical text. Planning and execution
-//! against the engine's tag index and tiers come next (issue 4); this crate knows nothing of
-//! sockets.
+//! with nom into a syntax tree, prints trees back as canonical text, and plans and executes
+//! statements against the engine ([`run`], [`exec`]): the tag index picks the series, rollup
+//! tiers serve the aggregates they can answer, raw points the rest. Results are [`Table`]s,
+//! rendered by [`format`]. This crate knows nothing of sockets.
 //!
 //! ```
 //! use tally_query::{ast::Statement, parse_statement};
@@ -27,14 +28,20 @@
 
 pub mod ast;
 mod error;
+pub mod exec;
 mod expr;
+pub mod format;
+pub mod params;
 mod lexical;
 mod limits;
 mod print;
 mod statement;
+pub mod table;
 
 pub use error::{ParseError, ParseErrorKind};
+pub use exec::{execute, run, ExecLimits, ParamValue, QueryError, QueryOptions};
 pub use limits::{Limits, MAX_DEPTH, MAX_NESTING, MAX_QUERY_LEN};
+pub use table::{Cell, Column, ColumnType, Table};
 
 use ast::{Expr, Statement};
 use error::Fail;
@@ -58,7 +65,7 @@ pub fn parse_statements(text: &str) -> Result<Vec<Statement>, ParseError> {
 /// assert!(parse_statements_with("SHOW FIELD KEYS", Limits::default()).is_ok());
 /// ```
 pub fn parse_statements_with(text: &str, limits: Limits) -> Result<Vec<Statement>, ParseError> {
-    run(text, limits, statement::statements)
+    parse_with(text, limits, statement::statements)
 }
 
 /// Parse exactly one statement (a trailing `;` is allowed).
@@ -82,7 +89,7 @@ pub fn parse_statement(text: &str) -> Result<Statement, ParseError> {
 /// assert_eq!(err.kind, ParseErrorKind::TooDeep { max: 2 });
 /// ```
 pub fn parse_statement_with(text: &str, limits: Limits) -> Result<Statement, ParseError> {
-    run(text, limits, statement::single_statement)
+    parse_with(text, limits, statement::single_statement)
 }
 
 /// Parse a lone expression, such as a saved query's parameter default or a test's condition.
@@ -103,7 +110,7 @@ pub fn parse_expression(text: &str) -> Result<Expr, ParseError> {
 /// assert!(parse_expression_with("now() - 1h", Limits::default()).is_ok());
 /// ```
 pub fn parse_expression_with(text: &str, limits: Limits) -> Result<Expr, ParseError> {
-    run(text, limits, |i| {
+    parse_with(text, limits, |i| {
         let (rest, e) = lexical::must(expr::expression(i))?;
         if !lexical::at_end(&rest) {
             let (at, _) = lexical::ws(rest)?;
@@ -116,7 +123,7 @@ pub fn parse_expression_with(text: &str, limits: Limits) -> Result<Expr, ParseEr
 
 /// Check the length limit, run a rule over the whole text and turn its failure into a
 /// [`ParseError`] tied to the text.
-fn run<T>(
+fn parse_with<T>(
     text: &str,
     limits: Limits,
     rule: impl FnOnce(Input<'_>) -> PResult<'_, T>,

@@ -12,6 +12,12 @@ use tokio::sync::Semaphore;
 /// wait before their body is read, which slows clients down through TCP instead of buffering.
 const WRITES_IN_FLIGHT: usize = 16;
 
+/// Queries that may run at once. Each holds a blocking thread and up to `[query]
+/// max_memory_mb`, so this bounds both; further queries wait for a slot (within their time
+/// budget). A query whose answer was given up on by the HTTP backstop keeps its slot until its
+/// thread really ends.
+const QUERIES_IN_FLIGHT: usize = 8;
+
 /// The running server's shared state.
 #[derive(Debug)]
 pub(crate) struct App {
@@ -25,6 +31,9 @@ pub(crate) struct App {
     pub(crate) started: Instant,
     /// Permits for writes in flight (see [`WRITES_IN_FLIGHT`]).
     pub(crate) write_permits: Semaphore,
+    /// Permits for queries running (see [`QUERIES_IN_FLIGHT`]); shared with the blocking
+    /// threads that run them.
+    pub(crate) query_permits: Arc<Semaphore>,
 }
 
 impl App {
@@ -36,6 +45,7 @@ impl App {
             metrics: Metrics::default(),
             started: Instant::now(),
             write_permits: Semaphore::new(WRITES_IN_FLIGHT),
+            query_permits: Arc::new(Semaphore::new(QUERIES_IN_FLIGHT)),
         })
     }
 }

@@ -1,10 +1,13 @@
-//! The command line: `tally serve` and the `tally points` debug command.
+//! The command line: `tally serve`, `tally query` and `tally shell` (see [`crate::query_cli`]),
+//! and the `tally points` debug command.
 //!
 //! Flags read their environment variable through clap, so a flag beats its variable; the config
 //! file and the built-in defaults come after both (see [`crate::config`]).
 
-use clap::{Args, Parser, Subcommand};
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use serde_json::Value;
 use std::path::PathBuf;
+use tally_query::format::EpochUnit;
 
 /// Default address of the HTTP API: InfluxDB's port, so Influx clients and Telegraf work
 /// unchanged; loopback so a first start exposes nothing to the network.
@@ -28,6 +31,11 @@ pub(crate) enum Command {
     Serve(ServeArgs),
     /// Print the raw points of a measurement as JSON (asks a running server's /debug/points).
     Points(PointsArgs),
+    /// Run a query on a running server and print the result (asks its POST /query).
+    Query(QueryArgs),
+    /// An interactive query prompt on a running server; reads statements from stdin when it is
+    /// not a terminal.
+    Shell(ShellArgs),
 }
 
 /// Flags of `tally serve`. Each one overrides its environment variable, which overrides the
@@ -71,6 +79,89 @@ pub(crate) struct PointsArgs {
     pub(crate) addr: String,
 }
 
+/// Flags of `tally query`.
+#[derive(Debug, Clone, Args)]
+pub(crate) struct QueryArgs {
+    /// The query: one or more statements separated by `;`.
+    #[arg(value_name = "QUERY")]
+    pub(crate) query: String,
+    /// Where and how.
+    #[command(flatten)]
+    pub(crate) client: QueryClientArgs,
+}
+
+/// Flags of `tally shell`.
+#[derive(Debug, Clone, Args)]
+pub(crate) struct ShellArgs {
+    /// Where and how.
+    #[command(flatten)]
+    pub(crate) client: QueryClientArgs,
+}
+
+/// The flags `tally query` and `tally shell` share.
+#[derive(Debug, Clone, Args)]
+pub(crate) struct QueryClientArgs {
+    /// Address of the running server.
+    #[arg(long, env = "TALLY_HTTP_ADDR", default_value = DEFAULT_HTTP_ADDR, value_name = "ADDR")]
+    pub(crate) addr: String,
+    /// How to print results.
+    #[arg(long, value_enum, default_value_t = OutputFormat::Table)]
+    pub(crate) format: OutputFormat,
+    /// Print times as whole ns, us, ms or s since the Unix epoch instead of RFC 3339.
+    #[arg(long, value_name = "UNIT", value_parser = parse_epoch)]
+    pub(crate) epoch: Option<EpochUnit>,
+    /// Bind the query parameter $KEY: KEY=VALUE binds a string, KEY:=JSON a number or boolean
+    /// (e.g. --param limit:=10); repeat for several.
+    #[arg(long = "param", value_name = "KEY=VALUE", value_parser = parse_param)]
+    pub(crate) params: Vec<(String, Value)>,
+}
+
+/// How `tally query` and `tally shell` print results.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum OutputFormat {
+    /// Aligned columns with a row count.
+    Table,
+    /// RFC 4180 CSV with a header row.
+    Csv,
+    /// `{"columns": [...], "rows": [...]}` as /query answers.
+    Json,
+}
+
+fn parse_epoch(text: &str) -> Result<EpochUnit, String> {
+    text.parse()
+        .map_err(|e: tally_query::format::FormatError| e.to_string())
+}
+
+/// `KEY=VALUE` (a string) or `KEY:=JSON` (a number, boolean or quoted string).
+fn parse_param(text: &str) -> Result<(String, Value), String> {
+    let Some((key, value)) = text.split_once('=') else {
+        return Err(format!(
+            "'{text}' is not KEY=VALUE; write e.g. --param key=abc, or --param limit:=10 for a number"
+        ));
+    };
+    let (key, value) = match key.strip_suffix(':') {
+        Some(key) => {
+            let v: Value = serde_json::from_str(value).map_err(|e| {
+                format!("the value of '{text}' is not JSON ({e}); write e.g. limit:=10 or on:=true, or key=abc for a string")
+            })?;
+            if !(v.is_number() || v.is_boolean() || v.is_string()) {
+                return Err(format!(
+                    "the value of '{text}' is {v}; a parameter is a number, true/false or a string"
+                ));
+            }
+            (key, v)
+        }
+        None => (key, Value::String(value.to_owned())),
+    };
+    let key = key.strip_prefix('$').unwrap_or(key);
+    if key.is_empty() {
+        return Err(format!(
+            "'{text}' has no name before '='; write e.g. --param key=abc"
+        ));
+    }
+    Ok((key.to_owned(), value))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -102,6 +193,56 @@ mod tests {
         assert_eq!(p.measurement, "cpu");
         assert_eq!(p.wheres, vec!["host=a", "dc=x"]);
         assert_eq!(p.addr, "127.0.0.1:1");
+    }
+
+    #[test]
+    fn query_takes_format_epoch_and_typed_params() {
+        let cli = Cli::try_parse_from([
+            "tally",
+            "query",
+            "SHOW MEASUREMENTS",
+            "--format",
+            "csv",
+            "--epoch",
+            "ms",
+            "--param",
+            "key=a=b",
+            "--param",
+            "$limit:=10",
+            "--param",
+            "on:=true",
+            "--addr",
+            "127.0.0.1:1",
+        ])
+        .unwrap();
+        let Command::Query(q) = cli.command else {
+            panic!("expected query");
+        };
+        assert_eq!(q.query, "SHOW MEASUREMENTS");
+        assert_eq!(q.client.format, OutputFormat::Csv);
+        assert_eq!(q.client.epoch, Some(EpochUnit::Milliseconds));
+        assert_eq!(
+            q.client.params,
+            vec![
+                ("key".to_owned(), Value::from("a=b")),
+                ("limit".to_owned(), Value::from(10)),
+                ("on".to_owned(), Value::from(true)),
+            ]
+        );
+        assert_eq!(q.client.addr, "127.0.0.1:1");
+        let shell = Cli::try_parse_from(["tally", "shell"]).unwrap();
+        let Command::Shell(s) = shell.command else {
+            panic!("expected shell");
+        };
+        assert_eq!(s.client.format, OutputFormat::Table);
+        for bad in ["novalue", "=x", "n:=[1]", "n:=abc"] {
+            assert!(
+                Cli::try_parse_from(["tally", "query", "q", "--param", bad]).is_err(),
+                "{bad}"
+            );
+        }
+        assert!(Cli::try_parse_from(["tally", "query", "q", "--epoch", "h"]).is_err());
+        assert!(Cli::try_parse_from(["tally", "query", "q", "--format", "xml"]).is_err());
     }
 
     #[test]

@@ -37,6 +37,11 @@
 //! day = "forever"
 //! [retention.measurements.cost]  # per-measurement overrides, any subset of the keys
 //! raw = "forever"
+//!
+//! [query]                        # budgets of one statement of POST /query; over one, it stops
+//! timeout_s = 30                 # wall-clock time
+//! max_memory_mb = 1024           # points and intermediate state held at once
+//! max_rows = 1000000             # rows of its result
 //! ```
 //! An unknown key is an error that names the key, the file and the line, so a typo never passes
 //! silently; so is a retention value that is not a duration or `forever`.
@@ -49,6 +54,7 @@ use std::time::Duration;
 use tally_engine::rollup::RelativeAccuracy;
 use tally_engine::{Keep, Level, Options, SyncPolicy};
 use tally_ingest::line_protocol::Limits;
+use tally_query::ExecLimits;
 use thiserror::Error;
 
 /// Default largest `/write` body, before and after gzip decompression.
@@ -57,6 +63,12 @@ pub(crate) const DEFAULT_MAX_BODY_BYTES: usize = 32 << 20;
 const DEFAULT_SHUTDOWN_TIMEOUT_S: u64 = 30;
 /// Default WAL fsync interval when `sync = "interval"`.
 const DEFAULT_SYNC_INTERVAL_MS: u64 = 100;
+/// Default time budget of one query statement.
+const DEFAULT_QUERY_TIMEOUT_S: u64 = 30;
+/// Default memory budget of one query statement, in MiB.
+const DEFAULT_QUERY_MAX_MEMORY_MB: u64 = 1024;
+/// Default most rows of one query result.
+const DEFAULT_QUERY_MAX_ROWS: u64 = 1_000_000;
 
 /// A config file or value that cannot be used, with where it is and how to fix it.
 #[derive(Debug, Error)]
@@ -109,6 +121,8 @@ pub(crate) struct FileConfig {
     pub(crate) storage: StorageSection,
     /// `[retention]`
     pub(crate) retention: RetentionSection,
+    /// `[query]`
+    pub(crate) query: QuerySection,
 }
 
 /// `[server]` of the config file.
@@ -139,6 +153,18 @@ pub(crate) struct LimitsSection {
     pub(crate) max_tags: Option<usize>,
     /// Most fields per point.
     pub(crate) max_fields: Option<usize>,
+}
+
+/// `[query]` of the config file: the budgets of one query statement.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub(crate) struct QuerySection {
+    /// Wall-clock seconds a statement may run.
+    pub(crate) timeout_s: Option<u64>,
+    /// MiB of points and intermediate state a statement may hold.
+    pub(crate) max_memory_mb: Option<u64>,
+    /// Rows a result may have.
+    pub(crate) max_rows: Option<u64>,
 }
 
 /// `sync` in `[storage]`.
@@ -276,6 +302,8 @@ pub(crate) struct Settings {
     pub(crate) limits: Limits,
     /// Engine settings.
     pub(crate) engine: Options,
+    /// Budgets of one query statement (`[query]`).
+    pub(crate) query: ExecLimits,
 }
 
 #[cfg(test)]
@@ -504,6 +532,23 @@ pub(crate) fn resolve_with(
         }
     }
 
+    let q = file.query;
+    let query = ExecLimits {
+        timeout: Duration::from_secs(
+            at_least_one("[query] timeout_s", q.timeout_s)?.unwrap_or(DEFAULT_QUERY_TIMEOUT_S),
+        ),
+        max_memory_bytes: usize::try_from(
+            at_least_one("[query] max_memory_mb", q.max_memory_mb)?
+                .unwrap_or(DEFAULT_QUERY_MAX_MEMORY_MB)
+                .saturating_mul(1 << 20),
+        )
+        .unwrap_or(usize::MAX),
+        max_rows: usize::try_from(
+            at_least_one("[query] max_rows", q.max_rows)?.unwrap_or(DEFAULT_QUERY_MAX_ROWS),
+        )
+        .unwrap_or(usize::MAX),
+    };
+
     Ok(Settings {
         config_file,
         data_dir,
@@ -514,6 +559,7 @@ pub(crate) fn resolve_with(
         shutdown_timeout,
         limits,
         engine,
+        query,
     })
 }
 
@@ -686,6 +732,72 @@ mod tests {
         );
         assert_eq!(s.max_body_bytes, 4096);
         assert_eq!(s.tcp_addr, None);
+    }
+
+    #[test]
+    fn query_section_sets_the_budgets() {
+        let d = resolve_with(&ServeArgs::default(), None).unwrap();
+        assert_eq!(d.query.timeout, Duration::from_secs(30));
+        assert_eq!(d.query.max_memory_bytes, 1 << 30);
+        assert_eq!(d.query.max_rows, 1_000_000);
+        assert_eq!(
+            d.query,
+            ExecLimits::default(),
+            "the server's defaults are the library's"
+        );
+        let s = resolve_with(
+            &ServeArgs::default(),
+            file("[query]\ntimeout_s = 5\nmax_memory_mb = 64\nmax_rows = 10\n"),
+        )
+        .unwrap();
+        assert_eq!(
+            s.query,
+            ExecLimits {
+                timeout: Duration::from_secs(5),
+                max_memory_bytes: 64 << 20,
+                max_rows: 10,
+            }
+        );
+        let s = resolve_with(&ServeArgs::default(), file("[query]\nmax_rows = 7\n")).unwrap();
+        assert_eq!(s.query.max_rows, 7);
+        assert_eq!(
+            s.query.timeout,
+            Duration::from_secs(30),
+            "unset keys keep the default"
+        );
+    }
+
+    #[test]
+    fn bad_query_values_name_the_key() {
+        for (text, key, needle) in [
+            (
+                "[query]\ntimeout_s = 0\n",
+                "[query] timeout_s",
+                "at least 1",
+            ),
+            (
+                "[query]\nmax_memory_mb = 0\n",
+                "[query] max_memory_mb",
+                "at least 1",
+            ),
+            ("[query]\nmax_rows = 0\n", "[query] max_rows", "at least 1"),
+        ] {
+            let msg = resolve_with(&ServeArgs::default(), file(text))
+                .unwrap_err()
+                .to_string();
+            assert!(msg.contains(key) && msg.contains(needle), "{text}: {msg}");
+        }
+        for (text, line, needle) in [
+            ("[query]\ntimeout_s = -1\n", 2, "timeout_s"),
+            ("[query]\n\nmax_row = 5\n", 3, "max_row"),
+            ("[query]\nmax_memory_mb = \"1G\"\n", 2, "max_memory_mb"),
+        ] {
+            let msg = parse_file(Path::new("t.toml"), text)
+                .unwrap_err()
+                .to_string();
+            assert!(msg.contains(&format!("line {line}")), "{text}: {msg}");
+            assert!(msg.contains(needle), "{text}: {msg}");
+        }
     }
 
     #[test]

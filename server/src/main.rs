@@ -1,10 +1,12 @@
 //! `tally`: one binary that stores, queries and shows time series about API usage and AI spend.
 //!
-//! `tally serve` runs the server (see [`serve`]); `tally points` prints raw points from a
-//! running server (see [`points`]). This file only dispatches.
+//! `tally serve` runs the server (see [`serve`]); `tally query` and `tally shell` query a running
+//! server (see [`query_cli`]); `tally points` prints raw points from a running server (see
+//! [`points`]). This file only dispatches.
 
 mod app;
 mod cli;
+mod client;
 mod config;
 mod datadir;
 mod duration;
@@ -13,6 +15,7 @@ mod lines;
 mod logging;
 mod metrics;
 mod points;
+mod query_cli;
 mod retention;
 mod serve;
 mod shutdown;
@@ -24,11 +27,13 @@ use std::process::ExitCode;
 fn main() -> ExitCode {
     let cli = cli::Cli::parse();
     let result = match cli.command {
-        cli::Command::Serve(args) => serve::run(args),
-        cli::Command::Points(args) => points::run(args),
+        cli::Command::Serve(args) => serve::run(args).map(|()| ExitCode::SUCCESS),
+        cli::Command::Points(args) => points::run(args).map(|()| ExitCode::SUCCESS),
+        cli::Command::Query(args) => query_cli::query(args),
+        cli::Command::Shell(args) => query_cli::shell(args),
     };
     match result {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(code) => code,
         Err(e) => {
             eprintln!("error: {e:#}");
             ExitCode::FAILURE

@@ -6,38 +6,22 @@
 //! ```
 
 use crate::cli::PointsArgs;
+use crate::client::Client;
 use crate::http::encode_param;
 use anyhow::{anyhow, Context, Result};
-use bytes::Bytes;
-use http_body_util::{BodyExt, Empty};
-use hyper::header::HOST;
-use hyper::{Request, StatusCode};
-use hyper_util::rt::TokioIo;
+use hyper::StatusCode;
 use std::io::Write as _;
 use std::time::Duration;
-use tokio::net::TcpStream;
 
 /// Longest the command waits for the server.
 const TIMEOUT: Duration = Duration::from_secs(60);
 
 /// Runs the command: prints the server's JSON answer (pretty) on stdout.
 pub(crate) fn run(args: PointsArgs) -> Result<()> {
-    let addr = host_port(&args.addr);
     let path = request_path(&args)?;
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .context("cannot start the async runtime")?;
-    let (status, body) = runtime.block_on(async {
-        tokio::time::timeout(TIMEOUT, get(addr, &path))
-            .await
-            .map_err(|_| {
-                anyhow!(
-                    "tally at {addr} did not answer within {} s",
-                    TIMEOUT.as_secs()
-                )
-            })?
-    })?;
+    let client = Client::new(&args.addr, TIMEOUT)?;
+    let addr = client.addr();
+    let (status, body) = client.get(&path)?;
     let json: serde_json::Value = serde_json::from_slice(&body).with_context(|| {
         format!(
             "the server at {addr} answered {status} with something that is not JSON; is it tally?"
@@ -54,16 +38,6 @@ pub(crate) fn run(args: PointsArgs) -> Result<()> {
     serde_json::to_writer_pretty(&mut out, &json).context("writing to stdout")?;
     writeln!(out).context("writing to stdout")?;
     Ok(())
-}
-
-/// `host:port` from `host:port` or `http://host:port/`.
-fn host_port(addr: &str) -> &str {
-    let a = addr.trim();
-    let a = a
-        .strip_prefix("http://")
-        .or_else(|| a.strip_prefix("https://"))
-        .unwrap_or(a);
-    a.trim_end_matches('/')
 }
 
 /// `/debug/points?measurement=..&tag=k:v..&start=..&end=..`
@@ -88,35 +62,6 @@ fn request_path(args: &PointsArgs) -> Result<String> {
     Ok(path)
 }
 
-async fn get(addr: &str, path: &str) -> Result<(StatusCode, Bytes)> {
-    let stream = TcpStream::connect(addr).await.map_err(|e| {
-        anyhow!(
-            "cannot reach tally at {addr} ({e}); is `tally serve` running there? pass --addr \
-             HOST:PORT or set TALLY_HTTP_ADDR"
-        )
-    })?;
-    let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
-        .await
-        .with_context(|| format!("HTTP handshake with {addr}"))?;
-    tokio::spawn(conn);
-    let req = Request::get(path)
-        .header(HOST, addr)
-        .body(Empty::<Bytes>::new())
-        .with_context(|| format!("building the request for {path}"))?;
-    let resp = sender
-        .send_request(req)
-        .await
-        .with_context(|| format!("GET {path} from {addr}"))?;
-    let status = resp.status();
-    let body = resp
-        .into_body()
-        .collect()
-        .await
-        .with_context(|| format!("reading the answer to GET {path}"))?
-        .to_bytes();
-    Ok((status, body))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -134,7 +79,6 @@ mod tests {
             request_path(&args).unwrap(),
             "/debug/points?measurement=api%20requests&tag=key%3Ak%3A1&tag=endpoint%3A%2Fa%26b&start=-5"
         );
-        assert_eq!(host_port(&args.addr), "127.0.0.1:8086");
         let bad = PointsArgs {
             wheres: vec!["nokey".into()],
             ..args

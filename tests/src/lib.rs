@@ -14,6 +14,8 @@
 //!   and restarts; field types; the debug read's filters; retention changed at run time per
 //!   level; rollup totals through `/debug/rollup` against what the test wrote.
 //! - `shutdown.rs`: SIGTERM/SIGINT flush and exit 0; `./data` is the default data directory.
+//! - `query.rs`: `/query` over GET and POST (JSON, CSV, parameters, errors with a caret),
+//!   `tally query` and `tally shell` against the real server.
 //!
 //! Every address used is on 127.0.0.1; nothing leaves the machine. Servers under test keep every
 //! retention level forever unless the test's config says otherwise (the tests write fixed old

@@ -226,6 +226,9 @@ struct Shared {
     retention: RwLock<RetentionPolicy>,
     /// Decompressed rollup blocks, shared by every rollup file.
     block_cache: Arc<BlockCache>,
+    /// Field types per measurement, as written (segments, then the replayed WAL, then new
+    /// writes). The writer checks every point against it.
+    schema: RwLock<Schema>,
 }
 
 impl Shared {
@@ -415,6 +418,7 @@ impl Db {
             retention: RwLock::new(layers.effective()),
             layers: Mutex::new(layers),
             block_cache,
+            schema: RwLock::new(schema),
         });
         shared
             .counters
@@ -456,7 +460,6 @@ impl Db {
                         job_tx: Some(job_tx),
                         done_rx,
                         flusher: Some(flusher),
-                        schema,
                         flushing: false,
                         waiters_current: Vec::new(),
                         waiters_next: Vec::new(),
@@ -666,6 +669,22 @@ impl Db {
             .collect()
     }
 
+    /// Field keys of a measurement and their types, sorted by name.
+    pub fn field_keys(&self, measurement: &str) -> Vec<(String, FieldType)> {
+        let reg = read(&self.shared.registry);
+        let Some(m) = reg.measurement_id_of(measurement) else {
+            return Vec::new();
+        };
+        let schema = read(&self.shared.schema);
+        let mut out: Vec<(String, FieldType)> = schema
+            .fields
+            .get(m as usize)
+            .map(|f| f.iter().map(|(n, t)| (n.to_string(), *t)).collect())
+            .unwrap_or_default();
+        out.sort_by(|a, b| a.0.cmp(&b.0));
+        out
+    }
+
     /// Tag keys of a measurement, sorted.
     pub fn tag_keys(&self, measurement: &str) -> Vec<String> {
         let reg = read(&self.shared.registry);
@@ -717,6 +736,34 @@ impl Db {
             .filter(|(_, fields)| !fields.is_empty())
             .map(|(series, fields)| SeriesData { series, fields })
             .collect())
+    }
+
+    /// Reads the points of the given series of `measurement` (ids ascending, as
+    /// [`Db::series`] returns them) in `range`, like [`Db::read`] but without selecting the
+    /// series again: a query reading many partitions resolves its series once. One entry per
+    /// id, in order (empty when the series has no point in the range).
+    pub fn read_series(
+        &self,
+        measurement: &str,
+        ids: &[SeriesId],
+        range: TimeRange,
+        fields: Option<&[&str]>,
+    ) -> Result<Vec<Vec<FieldColumn>>, EngineError> {
+        let mut range = range;
+        if let Some(cutoff) = self.shared.cutoff(measurement, Level::Raw) {
+            range.start = range.start.max(cutoff);
+        }
+        if range.start >= range.end || ids.is_empty() {
+            return Ok(vec![Vec::new(); ids.len()]);
+        }
+        if ids.windows(2).any(|w| w[0] >= w[1]) {
+            return Err(EngineError::InvalidQuery(
+                "read_series needs ascending, distinct series ids".into(),
+            ));
+        }
+        let view = self.view();
+        let lww = self.shared.opts.kind_of(measurement) == MeasurementKind::Metric;
+        self.read_raw(&view, ids, fields, range, lww)
     }
 
     fn view(&self) -> View {
@@ -939,8 +986,6 @@ struct Writer {
     job_tx: Option<Sender<FlushJob>>,
     done_rx: Receiver<FlushDone>,
     flusher: Option<JoinHandle<()>>,
-    /// Field types per measurement, as written since start-up (and replayed from the WAL).
-    schema: Schema,
     flushing: bool,
     /// Callers waiting for the flush in progress.
     waiters_current: Vec<Reply<FlushReport>>,
@@ -1033,6 +1078,8 @@ impl Writer {
                 // Held per batch, not per group, so readers resolving series wait at most for
                 // one batch's look-ups.
                 let mut reg = write(&self.shared.registry);
+                // Lock order: registry, then schema (readers take them the same way).
+                let mut schema = write(&self.shared.schema);
                 let mut fields: Vec<(&str, FieldType)> = Vec::new();
                 let mut ids = Vec::with_capacity(batch.len());
                 let mut rejected = Vec::new();
@@ -1065,7 +1112,7 @@ impl Writer {
                     let m = reg.measurement_id(id).unwrap_or(0);
                     fields.clear();
                     fields.extend(p.fields().map(|(n, v)| (n, v.field_type())));
-                    match self.schema.check_and_add(m, &fields) {
+                    match schema.check_and_add(m, &fields) {
                         Ok(()) => ids.push(id),
                         Err((field, existing, got)) => rejected.push(PointRejection {
                             index: i,

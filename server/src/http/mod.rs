@@ -1,6 +1,7 @@
 //! The HTTP API: accepting connections (HTTP/1.1 and HTTP/2), routing, and the handlers.
 //!
-//! Routes: `POST /write` and `/api/v2/write` ([`write`]), `GET /health` ([`health`]),
+//! Routes: `POST /write` and `/api/v2/write` ([`write`]), `GET|POST /query` ([`query`]),
+//! `GET /health` ([`health`]),
 //! `GET /metrics` ([`metrics`]), `GET /ping`, `GET /debug/points|series|measurements`
 //! ([`debug`]), `GET /debug/rollup` ([`rollup`]), `POST /admin/flush|compact` and
 //! `GET|PUT /admin/retention` ([`admin`]), and the embedded dashboard at `/`.
@@ -11,6 +12,7 @@ mod debug;
 mod health;
 mod metrics;
 mod params;
+mod query;
 mod reply;
 mod rollup;
 mod router;

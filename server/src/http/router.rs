@@ -2,7 +2,7 @@
 
 use super::params::Params;
 use super::reply::{self, Body};
-use super::{admin, debug, health, metrics, rollup, write};
+use super::{admin, debug, health, metrics, query, rollup, write};
 use crate::app::App;
 use bytes::Bytes;
 use hyper::header::{HeaderValue, CACHE_CONTROL};
@@ -24,6 +24,11 @@ where
     let (label, resp) = match path.as_str() {
         "/write" => ("/write", write::handle(req, app).await),
         "/api/v2/write" => ("/api/v2/write", write::handle(req, app).await),
+        "/query" if get || method == Method::POST => ("/query", query::handle(req, app).await),
+        "/query" => (
+            "/query",
+            reply::method_not_allowed(&method, &path, "GET, POST"),
+        ),
         "/health" if get => ("/health", health::handle(app)),
         "/metrics" if get => ("/metrics", metrics::handle(app)),
         "/ping" if get => ("/ping", ping()),
@@ -117,7 +122,8 @@ fn not_found(method: &Method, path: &str) -> Response<Body> {
         StatusCode::NOT_FOUND,
         format!(
             "no route for {method} {path}; tally serves the dashboard at /, POST /write, \
-             GET /health, GET /metrics, GET /debug/points?measurement=NAME, \
+             GET|POST /query?q=QUERY, GET /health, GET /metrics, \
+             GET /debug/points?measurement=NAME, \
              GET /debug/rollup?measurement=NAME, GET|PUT /admin/retention, POST /admin/flush, \
              POST /admin/compact"
         ),

@@ -537,3 +537,337 @@ async fn metrics_show_rollup_tiers_and_compaction() {
         .unwrap();
     assert_ne!(files, "0", "a flush writes a rollup file");
 }
+
+// ---- /query ----
+
+async fn query(
+    app: &Arc<App>,
+    method: Method,
+    uri: &str,
+    headers: &[(&str, &str)],
+    body: &str,
+) -> Answer {
+    call(app, method, uri, headers, body.to_owned()).await
+}
+
+async fn app_with_two_measurements() -> (TempDir, Arc<App>) {
+    let (d, app) = app();
+    let a = write(
+        &app,
+        "/write",
+        "cpu,host=a,dc=x v=1.5 10\ncpu,host=b v=2 20\nmem,host=a free=3i 30\n",
+    )
+    .await;
+    assert_eq!(a.status, StatusCode::NO_CONTENT, "{:?}", a.body);
+    (d, app)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn query_answers_get_and_every_kind_of_post_as_json() {
+    let (_d, app) = app_with_two_measurements().await;
+    let want = serde_json::json!({
+        "columns": [{"name": "name", "type": "string"}],
+        "rows": [["cpu"], ["mem"]],
+    });
+    let form = [("content-type", "application/x-www-form-urlencoded")];
+    let json_type = [("content-type", "application/json; charset=utf-8")];
+    for (method, uri, headers, body) in [
+        (Method::GET, "/query?q=SHOW+MEASUREMENTS", &[][..], ""),
+        (Method::GET, "/query?q=show%20measurements%3B", &[][..], ""),
+        (
+            Method::POST,
+            "/query",
+            &[("content-type", "text/plain")][..],
+            "SHOW MEASUREMENTS",
+        ),
+        (Method::POST, "/query", &[][..], "SHOW MEASUREMENTS;\n"),
+        (Method::POST, "/query", &form[..], "q=SHOW+MEASUREMENTS"),
+        (
+            Method::POST,
+            "/query",
+            &json_type[..],
+            r#"{"q": "SHOW MEASUREMENTS", "params": {"k": "v"}}"#,
+        ),
+        (Method::POST, "/query?q=SHOW+MEASUREMENTS", &[][..], ""),
+    ] {
+        let a = query(&app, method.clone(), uri, headers, body).await;
+        assert_eq!(
+            a.status,
+            StatusCode::OK,
+            "{method} {uri} {body}: {:?}",
+            a.body
+        );
+        assert_eq!(a.headers["content-type"], "application/json");
+        assert_eq!(a.json(), want, "{method} {uri} {body}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn query_answers_show_statements_and_several_at_once() {
+    let (_d, app) = app_with_two_measurements().await;
+    let a = query(
+        &app,
+        Method::POST,
+        "/query",
+        &[],
+        "SHOW TAG KEYS FROM cpu; SHOW FIELD KEYS FROM mem; SHOW TAG VALUES FROM cpu WITH KEY = host",
+    )
+    .await;
+    assert_eq!(a.status, StatusCode::OK, "{:?}", a.body);
+    let j = a.json();
+    let results = j["results"].as_array().unwrap();
+    assert_eq!(results.len(), 3, "{j}");
+    assert_eq!(
+        results[0]["columns"],
+        serde_json::json!([{"name": "measurement", "type": "string"}, {"name": "tagKey", "type": "string"}])
+    );
+    assert_eq!(
+        results[0]["rows"],
+        serde_json::json!([["cpu", "dc"], ["cpu", "host"]])
+    );
+    assert_eq!(
+        results[1]["rows"],
+        serde_json::json!([["mem", "free", "integer"]])
+    );
+    assert_eq!(
+        results[2]["rows"],
+        serde_json::json!([["cpu", "host", "a"], ["cpu", "host", "b"]])
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn query_answers_csv_by_accept_or_format_and_text_by_format() {
+    let (_d, app) = app_with_two_measurements().await;
+    for (uri, headers) in [
+        ("/query?q=SHOW+TAG+KEYS", &[("accept", "text/csv")][..]),
+        ("/query?q=SHOW+TAG+KEYS&format=csv", &[][..]),
+        (
+            "/query?q=SHOW+TAG+KEYS&format=csv",
+            &[("accept", "application/json")][..],
+        ),
+    ] {
+        let a = query(&app, Method::GET, uri, headers, "").await;
+        assert_eq!(a.status, StatusCode::OK, "{uri}: {:?}", a.body);
+        assert_eq!(a.headers["content-type"], "text/csv; charset=utf-8");
+        assert_eq!(
+            String::from_utf8(a.body.to_vec()).unwrap(),
+            "measurement,tagKey\ncpu,dc\ncpu,host\nmem,host\n",
+            "{uri}"
+        );
+    }
+    let a = query(
+        &app,
+        Method::GET,
+        "/query?q=SHOW+MEASUREMENTS&format=json",
+        &[("accept", "text/csv")],
+        "",
+    )
+    .await;
+    assert_eq!(
+        a.headers["content-type"], "application/json",
+        "format wins over Accept"
+    );
+    let a = query(
+        &app,
+        Method::GET,
+        "/query?q=SHOW+MEASUREMENTS&format=table",
+        &[],
+        "",
+    )
+    .await;
+    assert_eq!(
+        String::from_utf8(a.body.to_vec()).unwrap(),
+        "name\n----\ncpu\nmem\n(2 rows)\n"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn query_parse_errors_are_400_with_line_column_and_caret() {
+    let (_d, app) = app_with_two_measurements().await;
+    let a = query(
+        &app,
+        Method::POST,
+        "/query",
+        &[],
+        "SHOW MEASUREMENTS;\nSHOW TAG KEYZ",
+    )
+    .await;
+    assert_eq!(a.status, StatusCode::BAD_REQUEST, "{:?}", a.body);
+    let j = a.json();
+    assert_eq!(j["line"], 2, "{j}");
+    assert_eq!(j["column"], 10, "{j}");
+    let error = j["error"].as_str().unwrap();
+    assert!(error.contains("KEYZ") && !error.contains('\n'), "{j}");
+    let detail = j["detail"].as_str().unwrap();
+    assert!(
+        detail.starts_with("error at line 2, column 10: "),
+        "{detail}"
+    );
+    assert!(
+        detail.ends_with("\n  SHOW TAG KEYZ\n           ^^^^"),
+        "{detail}"
+    );
+    // A statement that parses but cannot run is reported the same way.
+    let a = query(
+        &app,
+        Method::GET,
+        "/query?q=SHOW+TAG+KEYS+FROM+nope",
+        &[],
+        "",
+    )
+    .await;
+    assert_eq!(a.status, StatusCode::BAD_REQUEST, "{:?}", a.body);
+    let j = a.json();
+    assert!(j["detail"].as_str().unwrap().contains('^'), "{j}");
+    assert_eq!(j["line"], 1, "{j}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_query_requests_say_what_to_send() {
+    let (_d, app) = app();
+    let json_type = [("content-type", "application/json")];
+    for (method, uri, headers, body, needle) in [
+        (Method::GET, "/query", &[][..], "", "missing query"),
+        (Method::GET, "/query?q=%20", &[][..], "", "missing query"),
+        (Method::POST, "/query", &[][..], "", "missing query"),
+        (
+            Method::GET,
+            "/query?q=SHOW+MEASUREMENTS&params=nope",
+            &[][..],
+            "",
+            "params is not JSON",
+        ),
+        (
+            Method::GET,
+            "/query?q=SHOW+MEASUREMENTS&params=%5B%5D",
+            &[][..],
+            "",
+            "JSON object",
+        ),
+        (
+            Method::GET,
+            "/query?q=SHOW+MEASUREMENTS&epoch=h",
+            &[][..],
+            "",
+            "unknown epoch unit",
+        ),
+        (
+            Method::GET,
+            "/query?q=SHOW+MEASUREMENTS&now=soon",
+            &[][..],
+            "",
+            "bad now",
+        ),
+        (
+            Method::GET,
+            "/query?q=SHOW+MEASUREMENTS&format=xml",
+            &[][..],
+            "",
+            "unknown format",
+        ),
+        (
+            Method::POST,
+            "/query",
+            &json_type[..],
+            "{\"q\": ",
+            "not valid",
+        ),
+        (
+            Method::POST,
+            "/query",
+            &json_type[..],
+            r#"{"q": "SHOW MEASUREMENTS", "params": {"x": {}}}"#,
+            "$x",
+        ),
+    ] {
+        let a = query(&app, method.clone(), uri, headers, body).await;
+        assert_eq!(
+            a.status,
+            StatusCode::BAD_REQUEST,
+            "{method} {uri} {body}: {:?}",
+            a.body
+        );
+        let j = a.json();
+        assert!(
+            j["error"].as_str().unwrap().contains(needle),
+            "{method} {uri} {body}: {j}"
+        );
+    }
+    let a = query(&app, Method::PUT, "/query?q=SHOW+MEASUREMENTS", &[], "").await;
+    assert_eq!(a.status, StatusCode::METHOD_NOT_ALLOWED);
+    assert_eq!(a.headers["allow"], "GET, POST");
+    let big = "x".repeat(200 << 10);
+    let a = query(&app, Method::POST, "/query", &[], &big).await;
+    assert_eq!(a.status, StatusCode::PAYLOAD_TOO_LARGE);
+    assert!(a.json()["error"].as_str().unwrap().contains("bytes"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn queries_are_counted_in_metrics() {
+    let (_d, app) = app();
+    query(&app, Method::GET, "/query?q=SHOW+MEASUREMENTS", &[], "").await;
+    query(&app, Method::GET, "/query?q=SHOW", &[], "").await;
+    let m = call(&app, Method::GET, "/metrics", &[], Bytes::new()).await;
+    let text = String::from_utf8(m.body.to_vec()).unwrap();
+    for want in [
+        "tally_http_requests_total{route=\"/query\",code=\"200\"} 1",
+        "tally_http_requests_total{route=\"/query\",code=\"400\"} 1",
+    ] {
+        assert!(text.contains(want), "missing {want} in\n{text}");
+    }
+}
+
+/// Needs the executor's SELECT (being built): enable by removing the `ignore`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn query_select_answers_typed_rows_epochs_and_budgets() {
+    let (_d, app) = app_with(|s| s.query.max_rows = 2);
+    write(
+        &app,
+        "/write",
+        "cpu,host=a v=1.5 1000000000\ncpu,host=b v=2 2000000000\ncpu,host=a v=3 3000000000\n",
+    )
+    .await;
+    let q = "SELECT v FROM cpu WHERE host = 'a' AND time >= 0 AND time < 10s";
+    let a = query(&app, Method::POST, "/query", &[], q).await;
+    assert_eq!(a.status, StatusCode::OK, "{:?}", a.body);
+    let j = a.json();
+    assert_eq!(
+        j["columns"],
+        serde_json::json!([{"name": "time", "type": "time"}, {"name": "v", "type": "float"}])
+    );
+    assert_eq!(
+        j["rows"],
+        serde_json::json!([["1970-01-01T00:00:01Z", 1.5], ["1970-01-01T00:00:03Z", 3.0]])
+    );
+    let a = query(&app, Method::POST, "/query?epoch=ms", &[], q).await;
+    assert_eq!(
+        a.json()["rows"],
+        serde_json::json!([[1000, 1.5], [3000, 3.0]])
+    );
+    // Parameters and `now` from a JSON body.
+    let body = r#"{"q": "SELECT count(v) FROM cpu WHERE host = $h AND time > now() - 1h", "params": {"h": "b"}, "now": "1970-01-01T00:00:05Z"}"#;
+    let a = query(
+        &app,
+        Method::POST,
+        "/query",
+        &[("content-type", "application/json")],
+        body,
+    )
+    .await;
+    assert_eq!(a.status, StatusCode::OK, "{:?}", a.body);
+    assert_eq!(a.json()["rows"][0].as_array().unwrap().last().unwrap(), 1);
+    // Three rows are over `max_rows = 2`.
+    let a = query(
+        &app,
+        Method::POST,
+        "/query",
+        &[],
+        "SELECT v FROM cpu WHERE time >= 0 AND time < 10s",
+    )
+    .await;
+    assert_eq!(a.status, StatusCode::PAYLOAD_TOO_LARGE, "{:?}", a.body);
+    assert!(a.json()["error"]
+        .as_str()
+        .unwrap()
+        .starts_with("query over budget"));
+}

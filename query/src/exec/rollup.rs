@@ -1,0 +1,232 @@
+//! Serving aggregates from the engine's rollup tiers instead of raw points, when that gives
+//! the same answer: count, sum, mean, min, max and rate of a numeric field, and quantiles of a
+//! field with sketches (within the sketch's relative accuracy), with tag conditions the tag
+//! index expresses exactly, grouped by tags and by time keys that whole rollup buckets decide.
+//! Anything else (count(*), per-point filters, first/last, distinct counts, offsets that cut
+//! minutes) runs over raw points.
+
+use super::agg::AggState;
+use super::buckets::KeyFn;
+use super::plan::{AggFunc, AggPlan, Plan};
+use super::scan::{GroupKey, Groups};
+use super::select::Served;
+use super::tags::TagCond;
+use super::QueryError;
+use chrono::Offset;
+use chrono::TimeZone as _;
+use std::collections::{BTreeMap, HashMap};
+use std::time::Duration;
+use tally_engine::{Db, FieldType, RollupQuery, Selector, TagPredicate};
+
+const MINUTE: i64 = 60_000_000_000;
+const HOUR: i64 = 60 * MINUTE;
+
+/// The predicates that say exactly what `c` says, if it is a conjunction of simple ones.
+fn exact(c: &TagCond) -> Option<Vec<TagPredicate>> {
+    match c {
+        TagCond::Pred(p) => Some(vec![p.clone()]),
+        TagCond::And(cs) => {
+            let mut out = Vec::new();
+            for c in cs {
+                out.extend(exact(c)?);
+            }
+            Some(out)
+        }
+        _ => None,
+    }
+}
+
+/// The bucket width rollups are read at, if whole buckets of it decide every group key.
+fn width(plan: &Plan, agg: &AggPlan) -> Option<Option<i64>> {
+    let intervals: Vec<(i64, i64)> = agg
+        .keys
+        .iter()
+        .filter_map(|k| match k {
+            KeyFn::Interval { every, offset } => Some((*every, *offset)),
+            _ => None,
+        })
+        .collect();
+    let calendar = agg
+        .keys
+        .iter()
+        .any(|k| !matches!(k, KeyFn::Interval { .. }));
+    if !calendar {
+        return match intervals.first() {
+            None => Some(None),
+            Some(&(every, 0)) if every % MINUTE == 0 => Some(Some(every)),
+            Some(_) => None,
+        };
+    }
+    // Calendar keys change only on whole local hours when the zone's offset is whole hours
+    // (checked at both ends of the range; zones with half-hour offsets read raw points).
+    let whole_hours = [plan.range.start, plan.range.end.saturating_sub(1)]
+        .iter()
+        .all(|&t| plan.tz.timestamp_nanos(t).offset().fix().local_minus_utc() % 3600 == 0);
+    let intervals_ok = intervals
+        .iter()
+        .all(|&(every, offset)| every % HOUR == 0 && offset % HOUR == 0);
+    (whole_hours && intervals_ok).then_some(Some(HOUR))
+}
+
+/// Whether rollups can serve the aggregate; the field it reads.
+fn servable<'a>(db: &Db, a: &'a super::plan::AggSpec) -> Option<&'a (String, FieldType)> {
+    let field = a.field.as_ref()?;
+    if a.filter_point.is_some()
+        || !matches!(
+            field.1,
+            FieldType::Float | FieldType::Integer | FieldType::Unsigned
+        )
+    {
+        return None;
+    }
+    match a.func {
+        AggFunc::Count
+        | AggFunc::Sum
+        | AggFunc::Mean
+        | AggFunc::Min
+        | AggFunc::Max
+        | AggFunc::Rate { .. } => Some(field),
+        AggFunc::Quantile(_) => db
+            .options()
+            .is_distribution_field(&field.0)
+            .then_some(field),
+        AggFunc::First | AggFunc::Last | AggFunc::CountDistinct => None,
+    }
+}
+
+struct Shape {
+    width: Option<i64>,
+    base: Vec<TagPredicate>,
+    /// Per aggregate: its extra predicates (from FILTER).
+    filters: Vec<Vec<TagPredicate>>,
+}
+
+fn shape_of(db: &Db, plan: &Plan, agg: &AggPlan) -> Option<Shape> {
+    if plan.point_cond.is_some() || agg.aggs.is_empty() {
+        return None;
+    }
+    let base = match &plan.series_cond {
+        None => Vec::new(),
+        Some(c) => exact(c)?,
+    };
+    let width = width(plan, agg)?;
+    let mut filters = Vec::new();
+    for a in &agg.aggs {
+        servable(db, a)?;
+        filters.push(match &a.filter_series {
+            None => Vec::new(),
+            Some(c) => exact(c)?,
+        });
+    }
+    Some(Shape {
+        width,
+        base,
+        filters,
+    })
+}
+
+/// How rollups would serve the plan (for `EXPLAIN`), if they can.
+pub(crate) fn shape(db: &Db, plan: &Plan, agg: &AggPlan) -> Option<String> {
+    let s = shape_of(db, plan, agg)?;
+    Some(match s.width {
+        None => "one bucket over the range".into(),
+        Some(w) => format!("buckets of {} s", w / 1_000_000_000),
+    })
+}
+
+/// The per-group states from rollups, or `None` when rollups cannot serve the plan.
+pub(crate) fn aggregate(
+    db: &Db,
+    plan: &Plan,
+    agg: &AggPlan,
+    served: &mut Served,
+) -> Result<Option<Groups>, QueryError> {
+    let Some(shape) = shape_of(db, plan, agg) else {
+        return Ok(None);
+    };
+    let mut groups = Groups::default();
+    let mut combo_index: HashMap<Vec<String>, u32> = HashMap::new();
+    let mut states: HashMap<GroupKey, Vec<super::agg::AggState>> = HashMap::new();
+    // One engine read per distinct FILTER, each for the fields its aggregates need.
+    let mut by_filter: BTreeMap<String, (Vec<TagPredicate>, Vec<usize>)> = BTreeMap::new();
+    for (i, f) in shape.filters.iter().enumerate() {
+        let key = format!("{f:?}");
+        by_filter
+            .entry(key)
+            .or_insert_with(|| (f.clone(), Vec::new()))
+            .1
+            .push(i);
+    }
+    let group_by: Vec<&str> = agg.tags.iter().map(String::as_str).collect();
+    for (_, (extra, agg_ids)) in by_filter {
+        let mut predicates = shape.base.clone();
+        predicates.extend(extra);
+        let selector = Selector {
+            measurement: plan.schema.measurement.clone(),
+            predicates,
+        };
+        let mut fields: Vec<&str> = agg_ids
+            .iter()
+            .filter_map(|&i| agg.aggs[i].field.as_ref().map(|(f, _)| f.as_str()))
+            .collect();
+        fields.sort_unstable();
+        fields.dedup();
+        let answer = db.rollup(&RollupQuery {
+            selector: &selector,
+            range: plan.range,
+            width: shape
+                .width
+                .map(|w| Duration::from_nanos(u64::try_from(w).unwrap_or(u64::MAX))),
+            fields: Some(&fields),
+            group_by: Some(&group_by),
+        })?;
+        let pieces: Vec<&str> = answer.sources.iter().map(|(_, s)| s.name()).collect();
+        served.lines.push(format!(
+            "served by: rollups, pieces {}{}",
+            pieces.join(" "),
+            answer
+                .projection
+                .as_ref()
+                .map_or(String::new(), |p| format!(
+                    ", projection by {}",
+                    p.join("+")
+                ))
+        ));
+        for g in answer.groups {
+            let values: Vec<String> = agg
+                .tags
+                .iter()
+                .map(|t| {
+                    g.tags
+                        .iter()
+                        .find(|(k, _)| k == t)
+                        .map_or(String::new(), |(_, v)| v.clone())
+                })
+                .collect();
+            let next = combo_index.len() as u32;
+            let combo = *combo_index.entry(values.clone()).or_insert_with(|| {
+                groups.combos.push(values);
+                next
+            });
+            for f in &g.fields {
+                for b in &f.buckets {
+                    let k1 = agg.keys.first().map_or(0, |k| k.key(b.start, plan.tz));
+                    let k2 = agg.keys.get(1).map_or(0, |k| k.key(b.start, plan.tz));
+                    let entry = states.entry((combo, k1, k2)).or_insert_with(|| {
+                        agg.aggs.iter().map(|a| AggState::new(a.func)).collect()
+                    });
+                    for &i in &agg_ids {
+                        let a = &agg.aggs[i];
+                        if let Some((name, ty)) = &a.field {
+                            if *name == f.name {
+                                entry[i].push_rollup(b, *ty != FieldType::Float);
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+    groups.states = states;
+    Ok(Some(groups))
+}

@@ -1,0 +1,1 @@
+SELECT count(*) FROM requests WHERE time > now() - 24h GROUP BY endpoint ORDER BY count DESC LIMIT 10

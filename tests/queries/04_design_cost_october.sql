@@ -1,0 +1,1 @@
+SELECT sum(cost_usd) FROM ai_cost WHERE time >= '2026-10-01' AND time < '2026-11-01' GROUP BY platform, user

@@ -1,0 +1,1 @@
+SELECT count(*), count(latency_ms), count(*), max(bytes_out) AS count FROM requests

@@ -1,0 +1,1 @@
+SELECT sum(latency_ms), sum(bytes_out), mean(latency_ms), avg(bytes_out), min(latency_ms), max(latency_ms), min(bytes_out), max(bytes_out) FROM requests WHERE time >= '2026-11-02' AND time < '2026-11-03'

@@ -1,0 +1,1 @@
+SELECT quantile(latency_ms, 0.25) AS q25, quantile(latency_ms, 0) AS lowest, quantile(latency_ms, 1) AS highest, percentile(latency_ms, 75) AS p75, percentile(bytes_out, 50) AS median_bytes FROM requests GROUP BY method

@@ -1,0 +1,1 @@
+SELECT rate(bytes_out, 1m) AS bytes_per_min, rate(*, 1m) AS req_per_min, sum(bytes_out), count(*) FROM requests WHERE time >= '2026-11-04T08:00:00Z' AND time < '2026-11-04T10:00:00Z' GROUP BY time(30m)

@@ -1,0 +1,1 @@
+SELECT count(*) FILTER (WHERE method = 'POST') AS posts, count(*) FILTER (WHERE status_class IN ('4xx', '5xx')) AS failures, sum(bytes_out) FILTER (WHERE key =~ /^(acme|beta)$/) AS customer_bytes, count(*) AS total FROM requests GROUP BY endpoint

@@ -1,0 +1,1 @@
+SELECT count(*) FILTER (WHERE latency_ms > 500) AS slow, mean(latency_ms) FILTER (WHERE bytes_out > 10000) AS big_mean, sum(bytes_out) FILTER (WHERE latency_ms <= 100 AND key = 'acme') AS fast_acme_bytes, count(*) AS total FROM requests

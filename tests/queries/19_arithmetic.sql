@@ -1,0 +1,1 @@
+SELECT 100 * count(*) FILTER (WHERE status_class = '5xx') / count(*) AS error_pct, sum(bytes_out) / 1024 AS kib, max(latency_ms) - min(latency_ms) AS spread, 2 * count(*) + 1, -count(*) AS negated, sum(bytes_out) % 1000 AS rem FROM requests GROUP BY endpoint

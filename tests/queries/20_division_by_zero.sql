@@ -1,0 +1,1 @@
+SELECT count(*) FILTER (WHERE status = '999') AS zero, count(*) / count(*) FILTER (WHERE status = '999') AS ratio, sum(bytes_out) / 0 AS by_zero, count(*) % 0 AS mod_zero, mean(latency_ms) FILTER (WHERE key = 'nobody') + 1 AS null_plus_one FROM requests

@@ -1,0 +1,1 @@
+SELECT count(*) FROM requests WHERE status >= 500 GROUP BY status

@@ -1,0 +1,1 @@
+SELECT count(*) FROM requests WHERE 1793664000000ms <= time AND time < 1793750400000000000

@@ -1,0 +1,1 @@
+SELECT count(*), sum(bytes_out) FROM requests GROUP BY endpoint, key

@@ -1,0 +1,1 @@
+SELECT mean(latency_ms), count(*) FROM requests WHERE endpoint = '/health' AND time >= now() - 6h GROUP BY time(30m) FILL(previous)

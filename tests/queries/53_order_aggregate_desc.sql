@@ -1,0 +1,1 @@
+SELECT sum(bytes_out) AS bytes FROM requests GROUP BY key ORDER BY bytes DESC

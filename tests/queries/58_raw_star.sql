@@ -1,0 +1,1 @@
+SELECT * FROM requests WHERE time > now() - 20m

@@ -1,0 +1,1 @@
+SELECT * FROM requests WHERE time = '2026-11-03T00:00:00Z'

@@ -1,0 +1,1 @@
+SHOW TAG KEYS FROM requests; SHOW TAG KEYS

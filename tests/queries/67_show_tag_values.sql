@@ -1,0 +1,1 @@
+SHOW TAG VALUES FROM requests WITH KEY = endpoint WHERE key = 'beta'

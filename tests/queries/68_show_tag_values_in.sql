@@ -1,0 +1,1 @@
+SHOW TAG VALUES FROM ai_cost WITH KEY IN ("platform", "user") WHERE platform != 'openai'

@@ -1,0 +1,1 @@
+EXPLAIN ANALYZE SELECT count(*) FROM requests WHERE key = 'ci-runner' GROUP BY method

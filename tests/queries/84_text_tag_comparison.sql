@@ -1,0 +1,1 @@
+SELECT count(*) FROM requests WHERE key < 'b' GROUP BY key; SELECT count(*) FROM requests WHERE key >= 'beta' GROUP BY key
