@@ -28,16 +28,21 @@ impl Groups {
     /// Folds `other` (same combos) in.
     pub(crate) fn merge(&mut self, other: HashMap<GroupKey, Vec<AggState>>) {
         for (k, states) in other {
-            match self.states.get_mut(&k) {
-                Some(mine) => {
-                    for (m, s) in mine.iter_mut().zip(states) {
-                        m.merge(s);
-                    }
-                }
-                None => {
-                    self.states.insert(k, states);
-                }
+            merge_group(&mut self.states, k, states);
+        }
+    }
+}
+
+/// Folds one group's states into `states`.
+fn merge_group(states: &mut HashMap<GroupKey, Vec<AggState>>, key: GroupKey, group: Vec<AggState>) {
+    match states.get_mut(&key) {
+        Some(mine) => {
+            for (m, s) in mine.iter_mut().zip(group) {
+                m.merge(s);
             }
+        }
+        None => {
+            states.insert(key, group);
         }
     }
 }
@@ -313,6 +318,11 @@ fn fold(
     let mut grew = 0usize;
     let mut rows = 0usize;
     let mut outcome = Ok(());
+    // Groups of this piece in an arena, found by a fast hash and, for consecutive points of
+    // one series in one bucket (the common case), not looked up at all.
+    let mut index: HashMap<GroupKey, usize, ahash::RandomState> = HashMap::default();
+    let mut arena: Vec<(GroupKey, Vec<AggState>)> = Vec::new();
+    let mut last: Option<(GroupKey, usize)> = None;
     for (target, cols) in targets.iter().zip(read) {
         if cols.is_empty() {
             continue;
@@ -336,10 +346,23 @@ fn fold(
             }
             let k1 = agg.keys.first().map_or(0, |k| k.key(t, plan.tz));
             let k2 = agg.keys.get(1).map_or(0, |k| k.key(t, plan.tz));
-            let entry = states.entry((target.combo, k1, k2)).or_insert_with(|| {
-                grew += per_group;
-                agg.aggs.iter().map(|a| AggState::new(a.func)).collect()
-            });
+            let key = (target.combo, k1, k2);
+            let at = match last {
+                Some((k, at)) if k == key => at,
+                _ => {
+                    let at = *index.entry(key).or_insert_with(|| {
+                        grew += per_group;
+                        arena.push((
+                            key,
+                            agg.aggs.iter().map(|a| AggState::new(a.func)).collect(),
+                        ));
+                        arena.len() - 1
+                    });
+                    last = Some((key, at));
+                    at
+                }
+            };
+            let entry = &mut arena[at].1;
             for (i, a) in agg.aggs.iter().enumerate() {
                 if !target.agg_ok[i] {
                     continue;
@@ -361,6 +384,9 @@ fn fold(
             }
         });
         outcome.clone_err()?;
+    }
+    for (key, group) in arena {
+        merge_group(states, key, group);
     }
     budget.charge(grew)
 }
