@@ -643,3 +643,112 @@ fn writes_to_a_projection_name_are_refused() {
     assert_eq!(s.written, 0);
     assert!(s.rejected[0].reason.contains("U+0001"), "{:?}", s.rejected);
 }
+
+#[test]
+fn writes_of_a_field_named_with_the_internal_mark_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = Db::open(dir.path(), opts()).unwrap();
+    let mut b = WriteBatch::new();
+    let mut s = PointScratch::new();
+    let mut p = b.point(&mut s, "m");
+    p.field("\u{1}points", FieldValueRef::Integer(1));
+    p.finish(BASE).unwrap();
+    let r = db.write(b).unwrap();
+    assert_eq!(r.written, 0);
+    assert!(r.rejected[0].reason.contains("U+0001"), "{:?}", r.rejected);
+}
+
+/// (timestamp, which fields: 1 = a, 2 = b, 3 = both)
+fn mixed_batch(measurement: &str, points: &[(i64, u8)]) -> WriteBatch {
+    let mut b = WriteBatch::new();
+    let mut s = PointScratch::new();
+    for &(ts, which) in points {
+        let mut p = b.point(&mut s, measurement);
+        p.tag("s", "x");
+        if which & 1 != 0 {
+            p.field("a", FieldValueRef::Integer(ts % 97));
+        }
+        if which & 2 != 0 {
+            p.field("b", FieldValueRef::Float(1.5));
+        }
+        p.finish(ts).unwrap();
+    }
+    b
+}
+
+/// Point counts per bucket of `width` from the rollups of `measurement`.
+fn point_counts(db: &Db, measurement: &str, width: i64) -> BTreeMap<i64, u64> {
+    let sel = Selector {
+        measurement: measurement.into(),
+        predicates: Vec::new(),
+    };
+    let fields = [tally_engine::rollup::POINTS_FIELD];
+    let a = db
+        .rollup(&RollupQuery {
+            selector: &sel,
+            range: TimeRange::new(BASE - D, BASE + 3 * D),
+            width: Some(Duration::from_nanos(width as u64)),
+            fields: Some(&fields),
+            group_by: Some(&[]),
+        })
+        .unwrap();
+    let mut out = BTreeMap::new();
+    for g in &a.groups {
+        for f in &g.fields {
+            assert_eq!(f.name, tally_engine::rollup::POINTS_FIELD);
+            for b in &f.buckets {
+                *out.entry(b.start).or_default() += b.agg.count;
+            }
+        }
+    }
+    out
+}
+
+#[test]
+fn point_counts_count_points_whatever_their_fields() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = Db::open(dir.path(), opts()).unwrap();
+    // Events: points with a, b or both; two points sharing a timestamp; late points after a
+    // flush; all of it through flushes, a compaction and the head.
+    let first: Vec<(i64, u8)> = (0..300)
+        .map(|i| (BASE + i * 7 * S, (i % 3 + 1) as u8))
+        .chain([(BASE + 14 * S, 3), (BASE + 14 * S, 1)])
+        .collect();
+    let late: Vec<(i64, u8)> = (0..50).map(|i| (BASE + i * 11 * S + 3, 2)).collect();
+    let head: Vec<(i64, u8)> = (0..40).map(|i| (BASE + 5 * H + i * S, 1)).collect();
+    db.write(mixed_batch("requests", &first)).unwrap();
+    db.flush().unwrap();
+    db.write(mixed_batch("requests", &late)).unwrap();
+    db.flush().unwrap();
+    db.compact().unwrap();
+    db.write(mixed_batch("requests", &head)).unwrap();
+    for width in [M, H, D] {
+        let mut want: BTreeMap<i64, u64> = BTreeMap::new();
+        for (t, _) in first.iter().chain(&late).chain(&head) {
+            *want.entry(t - t.rem_euclid(width)).or_default() += 1;
+        }
+        assert_eq!(point_counts(&db, "requests", width), want, "width {width}");
+    }
+    // Metrics: rewriting stored points (last write wins) does not count them twice.
+    let pts: Vec<(i64, u8)> = (0..100).map(|i| (BASE + i * 13 * S, 1)).collect();
+    db.write(mixed_batch("m", &pts)).unwrap();
+    db.flush().unwrap();
+    let rewrite: Vec<(i64, u8)> = pts.iter().step_by(3).map(|&(t, _)| (t, 2)).collect();
+    db.write(mixed_batch("m", &rewrite)).unwrap();
+    let check = |db: &Db| {
+        let mut want: BTreeMap<i64, u64> = BTreeMap::new();
+        for (t, _) in &pts {
+            *want.entry(t - t.rem_euclid(M)).or_default() += 1;
+        }
+        assert_eq!(point_counts(db, "m", M), want);
+    };
+    check(&db);
+    db.flush().unwrap();
+    check(&db);
+    db.compact().unwrap();
+    check(&db);
+    db.close().unwrap();
+    drop(db);
+    let db = Db::open(dir.path(), opts()).unwrap();
+    check(&db);
+}

@@ -204,7 +204,15 @@ fn design_examples_match_brute_force() {
     let f = fixture();
     let day = |r: &&Req| r.t > NOW - D && r.t <= NOW;
 
-    // 1. Requests per endpoint over 24 h, most first.
+    // 1. Requests per endpoint over 24 h, most first (from the rollups' point counts).
+    let plan = query(
+        &f,
+        "EXPLAIN SELECT count(*) FROM requests WHERE time > now() - 24h GROUP BY endpoint",
+    );
+    assert!(plan
+        .rows
+        .iter()
+        .any(|r| text(&r[0]).starts_with("served by: rollups")));
     let t = query(
         &f,
         "SELECT count(*) FROM requests WHERE time > now() - 24h GROUP BY endpoint ORDER BY count DESC LIMIT 10",

@@ -113,7 +113,10 @@ fn flush_head(shared: &Shared, job: &FlushJob) -> Result<FlushReport, EngineErro
             } else {
                 projection_series(shared, id, &mut projections)?
             };
-            for col in cols {
+            // The point count rolls up with the fields; it is not stored raw.
+            let points = crate::rollup::points_column(&cols, lww);
+            for col in cols.iter().chain(points.iter()) {
+                let raw = col.name != crate::rollup::POINTS_FIELD;
                 let mut start = 0;
                 while start < col.ts.len() {
                     let part = col.ts[start].div_euclid(part_ns);
@@ -141,7 +144,9 @@ fn flush_head(shared: &Shared, job: &FlushJob) -> Result<FlushReport, EngineErro
                             std::borrow::Cow::Owned(col.values.slice(start..end)),
                         )
                     };
-                    files.segment.add(id, &col.name, ts, &values)?;
+                    if raw {
+                        files.segment.add(id, &col.name, ts, &values)?;
+                    }
                     let entries = super::rollup_build::flush_entries(
                         shared,
                         &committed,

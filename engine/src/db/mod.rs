@@ -1102,6 +1102,18 @@ impl Writer {
                         });
                         continue;
                     }
+                    if let Some((name, _)) = p
+                        .fields()
+                        .find(|(n, _)| n.contains(crate::projection::MARK))
+                    {
+                        rejected.push(PointRejection {
+                            index: i,
+                            reason: format!(
+                                "field {name:?} contains U+0001, which marks Tally's internal rollup fields; rename the field"
+                            ),
+                        });
+                        continue;
+                    }
                     let id = match reg.get_or_create(p.key) {
                         Ok(id) => id,
                         Err(e) => {

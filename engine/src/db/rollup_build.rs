@@ -17,7 +17,9 @@ use super::{merge_columns, Shared};
 use crate::error::EngineError;
 use crate::retention::Level;
 use crate::rollup::file::{EntryMode, RollupEntry};
-use crate::rollup::{coarsen, rollup_column_with, RelativeAccuracy, RollupBucket, Tier};
+use crate::rollup::{
+    coarsen, points_column, rollup_column_with, RelativeAccuracy, RollupBucket, Tier, POINTS_FIELD,
+};
 use crate::segment::Segment;
 use crate::types::{ColumnValues, FieldColumn, FieldType, Nanos, SeriesId, TimeRange};
 use std::collections::BTreeSet;
@@ -93,11 +95,18 @@ fn replacement(
     dist: Option<RelativeAccuracy>,
 ) -> Result<Option<Vec<RollupEntry>>, EngineError> {
     let mut old: Vec<FieldColumn> = Vec::new();
+    let points = col.field == POINTS_FIELD;
     for seg in committed
         .iter()
         .filter(|s| s.meta().partition == partition && s.contains(col.series))
     {
-        old.extend(seg.read(col.series, Some(&[col.field]), partition)?);
+        if points {
+            // The point count is not stored raw: derive it from every field of the segment.
+            let cols = seg.read(col.series, None, partition)?;
+            old.extend(points_column(&cols, true));
+        } else {
+            old.extend(seg.read(col.series, Some(&[col.field]), partition)?);
+        }
     }
     let overlaps = old
         .iter()

@@ -22,7 +22,9 @@ use super::{merge_columns, read, Db, View};
 use crate::error::EngineError;
 use crate::options::MeasurementKind;
 use crate::retention::Level;
-use crate::rollup::{rollup_column_by, RelativeAccuracy, RollupBucket, Tier};
+use crate::rollup::{
+    points_column, rollup_column_by, RelativeAccuracy, RollupBucket, Tier, POINTS_FIELD,
+};
 use crate::selector::Selector;
 use crate::types::{FieldColumn, FieldType, Nanos, SeriesId, TimeRange};
 use std::collections::{BTreeMap, BTreeSet};
@@ -302,7 +304,11 @@ impl Db {
                 .then_some(self.shared.opts.sketch_accuracy)
         };
         // Unflushed points, read once for the whole range.
-        let heads = read_heads(&view, &ids, q.fields, q.range, lww);
+        let (raw_fields, points) = raw_fields(q.fields);
+        let heads: Vec<Vec<FieldColumn>> = read_heads(&view, &ids, raw_fields, q.range, lww)
+            .into_iter()
+            .map(|cols| with_points(cols, q.fields, points, lww))
+            .collect();
         let with_head = heads.iter().enumerate().filter(|(_, c)| !c.is_empty());
         self.assign_groups(&ids, with_head.map(|(i, _)| i), &mut raw_group, &mut out);
         // Raw ranges to read, with the raw series slots that need each.
@@ -326,6 +332,10 @@ impl Db {
                     && piece.start <= m.max_start
             }) {
                 for e in file.read(&units, q.fields, tier, piece)? {
+                    // The point count is answered only when asked for by name.
+                    if q.fields.is_none() && e.field == POINTS_FIELD {
+                        continue;
+                    }
                     if let Ok(slot) = units.binary_search(&e.series) {
                         let b = tier_buckets[slot].entry(e.field.clone()).or_default();
                         apply_entry(b, e)?;
@@ -393,7 +403,11 @@ impl Db {
             slots.sort_unstable();
             slots.dedup();
             let want: Vec<SeriesId> = slots.iter().map(|&s| ids[s]).collect();
-            let cols = self.read_raw(&view, &want, q.fields, TimeRange::new(start, end), lww)?;
+            let cols = self.read_raw(&view, &want, raw_fields, TimeRange::new(start, end), lww)?;
+            let cols: Vec<Vec<FieldColumn>> = cols
+                .into_iter()
+                .map(|c| with_points(c, q.fields, points, lww))
+                .collect();
             let with_data = slots.iter().zip(&cols).filter(|(_, c)| !c.is_empty());
             self.assign_groups(&ids, with_data.map(|(&s, _)| s), &mut raw_group, &mut out);
             for (slot, cols) in slots.into_iter().zip(cols) {
@@ -490,6 +504,35 @@ fn merge_parts(ids: &[SeriesId], parts: Vec<Vec<FieldColumn>>, lww: bool) -> Vec
         .zip(parts)
         .map(|(&id, p)| merge_columns(id, p, lww))
         .collect()
+}
+
+/// The fields to read raw for `fields`: all of them when the point count is asked for (it is
+/// derived from every field), and whether it is.
+fn raw_fields<'a>(fields: Option<&'a [&'a str]>) -> (Option<&'a [&'a str]>, bool) {
+    match fields {
+        Some(f) if f.contains(&POINTS_FIELD) => (None, true),
+        other => (other, false),
+    }
+}
+
+/// A series' raw columns with the derived point count added when `points`, limited to
+/// `fields`.
+fn with_points(
+    cols: Vec<FieldColumn>,
+    fields: Option<&[&str]>,
+    points: bool,
+    lww: bool,
+) -> Vec<FieldColumn> {
+    if !points {
+        return cols;
+    }
+    let count = points_column(&cols, lww);
+    let mut out: Vec<FieldColumn> = cols
+        .into_iter()
+        .filter(|c| fields.is_none_or(|f| f.contains(&c.name.as_str())))
+        .collect();
+    out.extend(count);
+    out
 }
 
 /// Unflushed points of `ids` in `range`, merged per field; one entry per id.

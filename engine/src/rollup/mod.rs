@@ -56,6 +56,7 @@ mod aggregate;
 mod distribution;
 mod encoding;
 pub mod file;
+mod points;
 mod sketch;
 
 #[cfg(test)]
@@ -68,6 +69,7 @@ pub use encoding::{decode_buckets, encode_buckets, ENCODING_V1};
 pub use file::{
     EntryMode, RollupEntry, RollupFile, RollupFileError, RollupFileMeta, RollupFileWriter,
 };
+pub use points::{points_column, POINTS_FIELD};
 
 use crate::types::{ColumnValues, Nanos};
 use std::collections::BTreeMap;

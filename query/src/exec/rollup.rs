@@ -2,8 +2,9 @@
 //! the same answer: count, sum, mean, min, max and rate of a numeric field, and quantiles of a
 //! field with sketches (within the sketch's relative accuracy), with tag conditions the tag
 //! index expresses exactly, grouped by tags and by time keys that whole rollup buckets decide.
-//! Anything else (count(*), per-point filters, first/last, distinct counts, offsets that cut
-//! minutes) runs over raw points.
+//! `count(*)` and `rate(*)` read the point count the rollups keep per series. Anything else
+//! (per-point filters, first/last, distinct counts, offsets that cut minutes) runs over raw
+//! points.
 
 use super::agg::AggState;
 use super::buckets::KeyFn;
@@ -16,6 +17,7 @@ use chrono::Offset;
 use chrono::TimeZone as _;
 use std::collections::{BTreeMap, HashMap};
 use std::time::Duration;
+use tally_engine::rollup::POINTS_FIELD;
 use tally_engine::{Db, FieldType, RollupQuery, Selector, TagPredicate};
 
 const MINUTE: i64 = 60_000_000_000;
@@ -68,28 +70,34 @@ fn width(plan: &Plan, agg: &AggPlan) -> Option<Option<i64>> {
     (whole_hours && intervals_ok).then_some(Some(HOUR))
 }
 
-/// Whether rollups can serve the aggregate; the field it reads.
-fn servable<'a>(db: &Db, a: &'a super::plan::AggSpec) -> Option<&'a (String, FieldType)> {
-    let field = a.field.as_ref()?;
-    if a.filter_point.is_some()
-        || !matches!(
-            field.1,
-            FieldType::Float | FieldType::Integer | FieldType::Unsigned
-        )
-    {
+/// The rollup field that serves the aggregate, and whether it holds integers; `None` when
+/// rollups cannot serve it. `count(*)` and `rate(*)` read the point count.
+fn rollup_field<'a>(db: &Db, a: &'a super::plan::AggSpec) -> Option<(&'a str, bool)> {
+    if a.filter_point.is_some() {
         return None;
     }
+    let Some((name, ty)) = &a.field else {
+        return match (a.func, &a.arg) {
+            (AggFunc::Count | AggFunc::Rate { .. }, None) => Some((POINTS_FIELD, true)),
+            _ => None,
+        };
+    };
+    let int = match ty {
+        FieldType::Float => false,
+        FieldType::Integer | FieldType::Unsigned => true,
+        FieldType::Boolean | FieldType::String => return None,
+    };
     match a.func {
         AggFunc::Count
         | AggFunc::Sum
         | AggFunc::Mean
         | AggFunc::Min
         | AggFunc::Max
-        | AggFunc::Rate { .. } => Some(field),
+        | AggFunc::Rate { .. } => Some((name.as_str(), int)),
         AggFunc::Quantile(_) => db
             .options()
-            .is_distribution_field(&field.0)
-            .then_some(field),
+            .is_distribution_field(name)
+            .then_some((name.as_str(), int)),
         AggFunc::First | AggFunc::Last | AggFunc::CountDistinct => None,
     }
 }
@@ -112,7 +120,7 @@ fn shape_of(db: &Db, plan: &Plan, agg: &AggPlan) -> Option<Shape> {
     let width = width(plan, agg)?;
     let mut filters = Vec::new();
     for a in &agg.aggs {
-        servable(db, a)?;
+        rollup_field(db, a)?;
         filters.push(match &a.filter_series {
             None => Vec::new(),
             Some(c) => exact(c)?,
@@ -167,7 +175,7 @@ pub(crate) fn aggregate(
         };
         let mut fields: Vec<&str> = agg_ids
             .iter()
-            .filter_map(|&i| agg.aggs[i].field.as_ref().map(|(f, _)| f.as_str()))
+            .filter_map(|&i| rollup_field(db, &agg.aggs[i]).map(|(f, _)| f))
             .collect();
         fields.sort_unstable();
         fields.dedup();
@@ -216,10 +224,9 @@ pub(crate) fn aggregate(
                         agg.aggs.iter().map(|a| AggState::new(a.func)).collect()
                     });
                     for &i in &agg_ids {
-                        let a = &agg.aggs[i];
-                        if let Some((name, ty)) = &a.field {
-                            if *name == f.name {
-                                entry[i].push_rollup(b, *ty != FieldType::Float);
+                        if let Some((name, int)) = rollup_field(db, &agg.aggs[i]) {
+                            if name == f.name {
+                                entry[i].push_rollup(b, int);
                             }
                         }
                     }
