@@ -720,7 +720,6 @@ pub fn utc(ns: i64) -> String {
     )
 }
 
-
 #[cfg(test)]
 mod tests {
     #[test]

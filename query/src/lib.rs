@@ -36,6 +36,7 @@ mod limits;
 pub mod params;
 mod print;
 mod statement;
+pub mod suggest;
 pub mod table;
 
 pub use error::{ParseError, ParseErrorKind};

@@ -2,7 +2,8 @@
 
 use crate::config::Settings;
 use crate::metrics::Metrics;
-use std::sync::Arc;
+use crate::saved::SavedQueries;
+use std::sync::{Arc, RwLock};
 use std::time::Instant;
 use tally_engine::Db;
 use tokio::sync::Semaphore;
@@ -34,11 +35,20 @@ pub(crate) struct App {
     /// Permits for queries running (see [`QUERIES_IN_FLIGHT`]); shared with the blocking
     /// threads that run them.
     pub(crate) query_permits: Arc<Semaphore>,
+    /// The saved queries (`/queries`), or why they did not load; then every `/queries` request
+    /// answers that reason and nothing overwrites the file. `tally serve` refuses to start in
+    /// that case ([`crate::saved::check_before_serve`]), so only a file damaged between that
+    /// check and here gets this far.
+    pub(crate) saved: RwLock<Result<SavedQueries, String>>,
 }
 
 impl App {
-    /// Shared state around an open database.
+    /// Shared state around an open database; loads the saved queries of `settings.data_dir`.
     pub(crate) fn new(db: Arc<Db>, settings: Settings) -> Arc<App> {
+        let saved = SavedQueries::open(&settings.data_dir).map_err(|e| {
+            tracing::error!(error = %e, "saved queries are unavailable");
+            e.to_string()
+        });
         Arc::new(App {
             db,
             settings,
@@ -46,6 +56,7 @@ impl App {
             started: Instant::now(),
             write_permits: Semaphore::new(WRITES_IN_FLIGHT),
             query_permits: Arc::new(Semaphore::new(QUERIES_IN_FLIGHT)),
+            saved: RwLock::new(saved),
         })
     }
 }

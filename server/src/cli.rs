@@ -1,5 +1,5 @@
-//! The command line: `tally serve`, `tally query` and `tally shell` (see [`crate::query_cli`]),
-//! and the `tally points` debug command.
+//! The command line: `tally serve`, `tally query`, `tally shell` and `tally saved` (see
+//! [`crate::query_cli`]), and the `tally points` debug command.
 //!
 //! Flags read their environment variable through clap, so a flag beats its variable; the config
 //! file and the built-in defaults come after both (see [`crate::config`]).
@@ -8,6 +8,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use serde_json::Value;
 use std::path::PathBuf;
 use tally_query::format::EpochUnit;
+use tally_query::params::ParamType;
 
 /// Default address of the HTTP API: InfluxDB's port, so Influx clients and Telegraf work
 /// unchanged; loopback so a first start exposes nothing to the network.
@@ -36,6 +37,9 @@ pub(crate) enum Command {
     /// An interactive query prompt on a running server; reads statements from stdin when it is
     /// not a terminal.
     Shell(ShellArgs),
+    /// Saved queries on a running server: list, show, save, delete and run them (asks its
+    /// /queries).
+    Saved(SavedArgs),
 }
 
 /// Flags of `tally serve`. Each one overrides its environment variable, which overrides the
@@ -116,6 +120,105 @@ pub(crate) struct QueryClientArgs {
     pub(crate) params: Vec<(String, Value)>,
 }
 
+/// Flags of `tally saved`.
+#[derive(Debug, Clone, Args)]
+pub(crate) struct SavedArgs {
+    /// What to do.
+    #[command(subcommand)]
+    pub(crate) command: SavedCommand,
+}
+
+/// The subcommands of `tally saved`.
+#[derive(Debug, Clone, Subcommand)]
+pub(crate) enum SavedCommand {
+    /// List the saved queries: name, parameters, description.
+    List(SavedListArgs),
+    /// Show one saved query: its text, parameters and description.
+    Show(SavedShowArgs),
+    /// Save a query under a name (replacing one of that name).
+    Save(SavedSaveArgs),
+    /// Delete a saved query.
+    Delete(SavedNameArgs),
+    /// Run a saved query and print the result as `tally query` does.
+    Run(SavedRunArgs),
+}
+
+/// The address flag of the `tally saved` commands that print no query result.
+#[derive(Debug, Clone, Args)]
+pub(crate) struct ServerArgs {
+    /// Address of the running server.
+    #[arg(long, env = "TALLY_HTTP_ADDR", default_value = DEFAULT_HTTP_ADDR, value_name = "ADDR")]
+    pub(crate) addr: String,
+}
+
+/// Flags of `tally saved list`.
+#[derive(Debug, Clone, Args)]
+pub(crate) struct SavedListArgs {
+    /// How to print the list (`json`: the server's answer).
+    #[arg(long, value_enum, default_value_t = OutputFormat::Table)]
+    pub(crate) format: OutputFormat,
+    /// Where.
+    #[command(flatten)]
+    pub(crate) server: ServerArgs,
+}
+
+/// Flags of `tally saved show`.
+#[derive(Debug, Clone, Args)]
+pub(crate) struct SavedShowArgs {
+    /// The saved query's name.
+    pub(crate) name: String,
+    /// Print the server's JSON instead of text.
+    #[arg(long)]
+    pub(crate) json: bool,
+    /// Where.
+    #[command(flatten)]
+    pub(crate) server: ServerArgs,
+}
+
+/// Flags of `tally saved delete`.
+#[derive(Debug, Clone, Args)]
+pub(crate) struct SavedNameArgs {
+    /// The saved query's name.
+    pub(crate) name: String,
+    /// Where.
+    #[command(flatten)]
+    pub(crate) server: ServerArgs,
+}
+
+/// Flags of `tally saved save`.
+#[derive(Debug, Clone, Args)]
+pub(crate) struct SavedSaveArgs {
+    /// The name: 1 to 64 letters, digits, `_`, `.` or `-`.
+    pub(crate) name: String,
+    /// The query text, using `$KEY` for each parameter.
+    #[arg(long, value_name = "TEXT")]
+    pub(crate) query: String,
+    /// Declare the parameter $KEY with its type: string, integer, float, boolean, time or
+    /// duration (e.g. --param-type from=time); repeat for each parameter the query uses.
+    #[arg(long = "param-type", value_name = "KEY=TYPE", value_parser = parse_param_type)]
+    pub(crate) param_types: Vec<(String, ParamType)>,
+    /// A default for $KEY, used when a run does not give it: KEY=VALUE as text (read by the
+    /// parameter's type, e.g. from=2026-01-01 or window=7d), or KEY:=JSON.
+    #[arg(long = "default", value_name = "KEY=VALUE", value_parser = parse_param)]
+    pub(crate) defaults: Vec<(String, Value)>,
+    /// What the query answers, for the people who run it.
+    #[arg(long, value_name = "TEXT")]
+    pub(crate) description: Option<String>,
+    /// Where.
+    #[command(flatten)]
+    pub(crate) server: ServerArgs,
+}
+
+/// Flags of `tally saved run`.
+#[derive(Debug, Clone, Args)]
+pub(crate) struct SavedRunArgs {
+    /// The saved query's name.
+    pub(crate) name: String,
+    /// Where and how; `--param KEY=VALUE` values are read by each parameter's declared type.
+    #[command(flatten)]
+    pub(crate) client: QueryClientArgs,
+}
+
 /// How `tally query` and `tally shell` print results.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub(crate) enum OutputFormat {
@@ -160,6 +263,23 @@ fn parse_param(text: &str) -> Result<(String, Value), String> {
         ));
     }
     Ok((key.to_owned(), value))
+}
+
+/// `KEY=TYPE` with a parameter type; a leading `$` on the key is dropped.
+fn parse_param_type(text: &str) -> Result<(String, ParamType), String> {
+    let Some((key, ty)) = text.split_once('=') else {
+        return Err(format!(
+            "'{text}' is not KEY=TYPE; write e.g. --param-type key=string or --param-type from=time"
+        ));
+    };
+    let key = key.strip_prefix('$').unwrap_or(key);
+    if key.is_empty() {
+        return Err(format!(
+            "'{text}' has no name before '='; write e.g. --param-type key=string"
+        ));
+    }
+    let ty = ty.parse::<ParamType>().map_err(|e| e.to_string())?;
+    Ok((key.to_owned(), ty))
 }
 
 #[cfg(test)]
@@ -243,6 +363,109 @@ mod tests {
         }
         assert!(Cli::try_parse_from(["tally", "query", "q", "--epoch", "h"]).is_err());
         assert!(Cli::try_parse_from(["tally", "query", "q", "--format", "xml"]).is_err());
+    }
+
+    #[test]
+    fn saved_takes_its_subcommands() {
+        let cli = Cli::try_parse_from([
+            "tally",
+            "saved",
+            "save",
+            "by_key",
+            "--query",
+            "SELECT count(*) FROM r WHERE key = $key AND time > $from",
+            "--param-type",
+            "key=string",
+            "--param-type",
+            "$from=TIME",
+            "--default",
+            "from=2026-01-01",
+            "--description",
+            "d",
+            "--addr",
+            "127.0.0.1:1",
+        ])
+        .unwrap();
+        let Command::Saved(SavedArgs {
+            command: SavedCommand::Save(s),
+        }) = cli.command
+        else {
+            panic!("expected saved save");
+        };
+        assert_eq!(s.name, "by_key");
+        assert_eq!(
+            s.param_types,
+            vec![
+                ("key".to_owned(), ParamType::String),
+                ("from".to_owned(), ParamType::Time)
+            ]
+        );
+        assert_eq!(
+            s.defaults,
+            vec![("from".to_owned(), Value::from("2026-01-01"))]
+        );
+        assert_eq!(s.description.as_deref(), Some("d"));
+        assert_eq!(s.server.addr, "127.0.0.1:1");
+
+        let cli = Cli::try_parse_from([
+            "tally", "saved", "run", "by_key", "--param", "key=k1", "--format", "csv",
+        ])
+        .unwrap();
+        let Command::Saved(SavedArgs {
+            command: SavedCommand::Run(r),
+        }) = cli.command
+        else {
+            panic!("expected saved run");
+        };
+        assert_eq!(r.name, "by_key");
+        assert_eq!(r.client.params, vec![("key".to_owned(), Value::from("k1"))]);
+        assert_eq!(r.client.format, OutputFormat::Csv);
+        for ok in [
+            &["tally", "saved", "list", "--format", "json"][..],
+            &["tally", "saved", "show", "x", "--json"],
+            &["tally", "saved", "delete", "x"],
+        ] {
+            assert!(Cli::try_parse_from(ok).is_ok(), "{ok:?}");
+        }
+        for bad in [
+            &["tally", "saved", "save", "x"][..],
+            &[
+                "tally",
+                "saved",
+                "save",
+                "x",
+                "--query",
+                "q",
+                "--param-type",
+                "k=text",
+            ],
+            &[
+                "tally",
+                "saved",
+                "save",
+                "x",
+                "--query",
+                "q",
+                "--param-type",
+                "k",
+            ],
+            &[
+                "tally",
+                "saved",
+                "save",
+                "x",
+                "--query",
+                "q",
+                "--param-type",
+                "=string",
+            ],
+            &["tally", "saved", "show"],
+            &["tally", "saved", "frobnicate"],
+        ] {
+            assert!(Cli::try_parse_from(bad).is_err(), "{bad:?}");
+        }
+        let err = parse_param_type("k=text").unwrap_err();
+        assert!(err.contains("unknown parameter type `text`"), "{err}");
     }
 
     #[test]

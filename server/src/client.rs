@@ -61,6 +61,11 @@ impl Client {
         self.call(Method::POST, path, Some((content_type, body.into())))
     }
 
+    /// `DELETE path`.
+    pub(crate) fn delete(&self, path: &str) -> Result<(StatusCode, Bytes)> {
+        self.call(Method::DELETE, path, None)
+    }
+
     fn call(
         &self,
         method: Method,

@@ -1,10 +1,17 @@
 //! `tally query` and `tally shell`: run queries on a running server through its `POST /query`
-//! and print the tables.
+//! and print the tables; `tally saved`: list, show, save, delete and run its saved queries
+//! through `/queries`.
 //!
 //! ```text
 //! tally query "SHOW TAG VALUES FROM requests WITH KEY = endpoint" [--format table|csv|json]
 //!     [--epoch ns|us|ms|s] [--param key=abc] [--param limit:=10] [--addr 127.0.0.1:8086]
 //! tally shell [--addr ...]
+//! tally saved list [--format table|csv|json]
+//! tally saved show NAME [--json]
+//! tally saved save NAME --query "... $key ..." [--param-type key=string ...]
+//!     [--default key=abc ...] [--description TEXT]
+//! tally saved delete NAME
+//! tally saved run NAME [--param key=abc ...] [--format ...] [--epoch ...]
 //! ```
 //!
 //! Both ask the server for JSON with nanosecond times, which reads back exactly, and print it in
@@ -17,9 +24,14 @@
 //! quits and Ctrl-C drops the statement being typed. When stdin is not a terminal it runs the
 //! statements read from stdin the same way, prints every answer, and exits 1 if any failed.
 
-use crate::cli::{OutputFormat, QueryArgs, QueryClientArgs, ShellArgs};
+use crate::cli::{
+    OutputFormat, QueryArgs, QueryClientArgs, SavedArgs, SavedCommand, SavedListArgs,
+    SavedNameArgs, SavedRunArgs, SavedSaveArgs, SavedShowArgs, ServerArgs, ShellArgs,
+};
 use crate::client::Client;
+use crate::saved::{check_name, SavedQuery};
 use anyhow::{anyhow, Context, Result};
+use bytes::Bytes;
 use clap::ValueEnum as _;
 use hyper::StatusCode;
 use rustyline::error::ReadlineError;
@@ -30,7 +42,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 use tally_query::format::{self, EpochUnit, TimeFormat};
-use tally_query::Table;
+use tally_query::{Cell, Column, ColumnType, Table};
 
 /// Longest the commands wait for one answer. The server stops a query at its own budget
 /// (`[query] timeout_s`) long before this; this only guards against a server that hangs.
@@ -101,34 +113,37 @@ impl Session {
     /// Sends `text` to the server. `Err` only when the server cannot be asked or answers
     /// something that is not tally's.
     fn run(&self, text: &str) -> Result<Outcome> {
-        let body = json!({ "q": text, "params": self.params });
-        let (status, answer) = self.client.post(
+        self.ask(
             "/query?epoch=ns",
+            &json!({ "q": text, "params": self.params }),
+        )
+    }
+
+    /// Runs the saved query `name` with the session's parameters.
+    fn run_saved(&self, name: &str) -> Result<Outcome> {
+        self.ask(
+            &format!("/queries/{name}/run?epoch=ns"),
+            &json!({ "params": self.params }),
+        )
+    }
+
+    /// Posts `body` to `path`, which answers tables with nanosecond times as `/query` does.
+    fn ask(&self, path: &str, body: &Value) -> Result<Outcome> {
+        let (status, answer) = self.client.post(
+            path,
             "application/json",
-            serde_json::to_vec(&body).context("encoding the request")?,
+            serde_json::to_vec(body).context("encoding the request")?,
         )?;
         let addr = self.client.addr();
-        let value: Value = serde_json::from_slice(&answer).with_context(|| {
-            format!(
-                "the server at {addr} answered {status} with something that is not JSON; is it \
-                 tally, and new enough to have /query?"
-            )
-        })?;
-        if status == StatusCode::OK {
-            let tables = format::from_json(&value, TimeFormat::Epoch(EpochUnit::Nanoseconds))
-                .with_context(|| format!("reading the answer of the server at {addr}"))?;
-            return Ok(Outcome::Tables(tables));
+        match json_answer(addr, path, status, &answer)? {
+            Ok(value) => {
+                let tables =
+                    format::from_json(&value, TimeFormat::Epoch(EpochUnit::Nanoseconds))
+                        .with_context(|| format!("reading the answer of the server at {addr}"))?;
+                Ok(Outcome::Tables(tables))
+            }
+            Err(message) => Ok(Outcome::Failed(message)),
         }
-        let message = ["detail", "error"]
-            .iter()
-            .find_map(|k| value.get(k).and_then(Value::as_str))
-            .ok_or_else(|| anyhow!("the server at {addr} answered {status} without a message"))?;
-        let message = if message.starts_with("error") {
-            message.to_owned()
-        } else {
-            format!("error: {message}")
-        };
-        Ok(Outcome::Failed(message))
     }
 
     /// The tables in the session's format.
@@ -143,6 +158,237 @@ impl Session {
                 text.push('\n');
                 text
             }
+        }
+    }
+}
+
+/// The JSON a call to `path` answered: `Ok(Ok(value))` on success (`null` for an empty body),
+/// `Ok(Err(message))` when the server refused (its message, with the caret when it gave one,
+/// ready for stderr), `Err` when the answer is not tally's.
+fn json_answer(
+    addr: &str,
+    path: &str,
+    status: StatusCode,
+    body: &[u8],
+) -> Result<std::result::Result<Value, String>> {
+    if status.is_success() && body.is_empty() {
+        return Ok(Ok(Value::Null));
+    }
+    let route = path.split('?').next().unwrap_or(path);
+    let value: Value = serde_json::from_slice(body).with_context(|| {
+        format!(
+            "the server at {addr} answered {status} with something that is not JSON; is it \
+             tally, and new enough to have {route}?"
+        )
+    })?;
+    if status.is_success() {
+        return Ok(Ok(value));
+    }
+    let message = ["detail", "error"]
+        .iter()
+        .find_map(|k| value.get(k).and_then(Value::as_str))
+        .ok_or_else(|| anyhow!("the server at {addr} answered {status} without a message"))?;
+    Ok(Err(if message.starts_with("error") {
+        message.to_owned()
+    } else {
+        format!("error: {message}")
+    }))
+}
+
+/// Runs `tally saved ...`: prints the answer on stdout, or the server's refusal on stderr and
+/// exit code 1.
+pub(crate) fn saved(args: SavedArgs) -> Result<ExitCode> {
+    match args.command {
+        SavedCommand::List(a) => saved_list(a),
+        SavedCommand::Show(a) => saved_show(a),
+        SavedCommand::Save(a) => saved_save(a),
+        SavedCommand::Delete(a) => saved_delete(a),
+        SavedCommand::Run(a) => saved_run(a),
+    }
+}
+
+/// A client for `tally saved` commands that print no query result.
+fn saved_client(server: &ServerArgs) -> Result<Client> {
+    Client::new(&server.addr, TIMEOUT)
+}
+
+/// Prints what a `/queries` call answered: `print` makes the text of a success; a refusal
+/// goes to stderr with exit code 1.
+fn finish(
+    client: &Client,
+    path: &str,
+    (status, body): (StatusCode, Bytes),
+    print: impl FnOnce(StatusCode, &Value) -> Result<String>,
+) -> Result<ExitCode> {
+    match json_answer(client.addr(), path, status, &body)? {
+        Ok(value) => {
+            let text = print(status, &value)?;
+            print_ignoring_closed_pipe(&mut std::io::stdout().lock(), &text)?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(message) => {
+            eprintln!("{message}");
+            Ok(ExitCode::FAILURE)
+        }
+    }
+}
+
+/// The saved queries of a `/queries` answer.
+fn queries_of(value: &Value) -> Result<Vec<SavedQuery>> {
+    serde_json::from_value(value.get("queries").cloned().unwrap_or(Value::Null))
+        .context("reading the list of saved queries the server answered")
+}
+
+/// `$key string`, `$from time = "2026-01-01"`.
+fn describe_param(p: &crate::saved::ParamDecl) -> String {
+    match &p.default {
+        Some(d) => format!("${} {} = {d}", p.name, p.ty),
+        None => format!("${} {}", p.name, p.ty),
+    }
+}
+
+fn saved_list(args: SavedListArgs) -> Result<ExitCode> {
+    let client = saved_client(&args.server)?;
+    let path = "/queries";
+    let answer = client.get(path)?;
+    finish(&client, path, answer, |_, value| {
+        if args.format == OutputFormat::Json {
+            let mut text = serde_json::to_string_pretty(value).unwrap_or_default();
+            text.push('\n');
+            return Ok(text);
+        }
+        let column = |name: &str| Column {
+            name: name.to_owned(),
+            ty: ColumnType::String,
+        };
+        let mut table = Table::new(vec![
+            column("name"),
+            column("params"),
+            column("description"),
+            column("updated_at"),
+        ]);
+        for q in queries_of(value)? {
+            let params: Vec<String> = q.params.iter().map(describe_param).collect();
+            table.rows.push(vec![
+                Cell::String(q.name),
+                Cell::String(params.join(", ")),
+                Cell::String(q.description),
+                Cell::String(q.updated_at),
+            ]);
+        }
+        let tables = [table];
+        Ok(match args.format {
+            OutputFormat::Csv => format::csv(&tables, TimeFormat::Rfc3339),
+            _ => format::text(&tables, TimeFormat::Rfc3339),
+        })
+    })
+}
+
+fn saved_show(args: SavedShowArgs) -> Result<ExitCode> {
+    check_name(&args.name).map_err(|e| anyhow!(e))?;
+    let client = saved_client(&args.server)?;
+    let path = format!("/queries/{}", args.name);
+    let answer = client.get(&path)?;
+    finish(&client, &path, answer, |_, value| {
+        if args.json {
+            let mut text = serde_json::to_string_pretty(value).unwrap_or_default();
+            text.push('\n');
+            return Ok(text);
+        }
+        let q: SavedQuery = serde_json::from_value(value.clone())
+            .context("reading the saved query the server answered")?;
+        Ok(show_text(&q))
+    })
+}
+
+/// A saved query as `tally saved show` prints it.
+fn show_text(q: &SavedQuery) -> String {
+    let mut out = format!("name:        {}\n", q.name);
+    if !q.description.is_empty() {
+        out.push_str(&format!("description: {}\n", q.description));
+    }
+    for (i, p) in q.params.iter().enumerate() {
+        let label = if i == 0 { "params:" } else { "" };
+        out.push_str(&format!("{label:<13}{}", describe_param(p)));
+        if let Some(d) = &p.description {
+            out.push_str(&format!("  ({d})"));
+        }
+        out.push('\n');
+    }
+    out.push_str(&format!("created:     {}\n", q.created_at));
+    out.push_str(&format!("updated:     {}\n", q.updated_at));
+    out.push_str(&format!("\n{}\n", q.query.trim_end()));
+    out
+}
+
+fn saved_save(args: SavedSaveArgs) -> Result<ExitCode> {
+    check_name(&args.name).map_err(|e| anyhow!(e))?;
+    if let Some((key, _)) = args
+        .defaults
+        .iter()
+        .find(|(k, _)| !args.param_types.iter().any(|(n, _)| n == k))
+    {
+        return Err(anyhow!(
+            "--default {key}=... is for a parameter not declared with --param-type; add \
+             --param-type {key}=TYPE"
+        ));
+    }
+    let params: Vec<Value> = args
+        .param_types
+        .iter()
+        .map(|(name, ty)| {
+            let mut p = json!({ "name": name, "type": ty.name() });
+            if let Some((_, d)) = args.defaults.iter().find(|(k, _)| k == name) {
+                p["default"] = d.clone();
+            }
+            p
+        })
+        .collect();
+    let body = json!({
+        "query": args.query,
+        "description": args.description.unwrap_or_default(),
+        "params": params,
+    });
+    let client = saved_client(&args.server)?;
+    // POST saves as PUT does (the client sends GET and POST only).
+    let path = format!("/queries/{}", args.name);
+    let answer = client.post(
+        &path,
+        "application/json",
+        serde_json::to_vec(&body).context("encoding the request")?,
+    )?;
+    finish(&client, &path, answer, |status, _| {
+        let what = if status == StatusCode::CREATED {
+            "saved"
+        } else {
+            "replaced"
+        };
+        Ok(format!("{what} `{}`\n", args.name))
+    })
+}
+
+fn saved_delete(args: SavedNameArgs) -> Result<ExitCode> {
+    check_name(&args.name).map_err(|e| anyhow!(e))?;
+    let client = saved_client(&args.server)?;
+    let path = format!("/queries/{}", args.name);
+    let answer = client.delete(&path)?;
+    finish(&client, &path, answer, |_, _| {
+        Ok(format!("deleted `{}`\n", args.name))
+    })
+}
+
+fn saved_run(args: SavedRunArgs) -> Result<ExitCode> {
+    check_name(&args.name).map_err(|e| anyhow!(e))?;
+    let session = Session::new(&args.client)?;
+    let mut out = std::io::stdout().lock();
+    match session.run_saved(&args.name)? {
+        Outcome::Tables(tables) => {
+            print_ignoring_closed_pipe(&mut out, &session.render(&tables))?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Outcome::Failed(detail) => {
+            eprintln!("{detail}");
+            Ok(ExitCode::FAILURE)
         }
     }
 }
@@ -520,6 +766,61 @@ mod tests {
         assert_eq!(p.feed("SHOW MEASUREMENTS"), Step::More);
         assert_eq!(p.finish(), Some("SHOW MEASUREMENTS".into()));
         assert_eq!(p.finish(), None);
+    }
+
+    #[test]
+    fn a_saved_query_shows_as_text() {
+        let q: SavedQuery = serde_json::from_value(json!({
+            "name": "by_key",
+            "description": "Requests of one key",
+            "query": "SELECT count(*) FROM requests WHERE key = $key AND time >= $from\n",
+            "params": [
+                {"name": "key", "type": "string", "description": "the API key"},
+                {"name": "from", "type": "time", "default": "2026-01-01"}
+            ],
+            "created_at": "2026-01-01T00:00:00.000Z",
+            "updated_at": "2026-01-02T00:00:00.000Z"
+        }))
+        .unwrap();
+        assert_eq!(
+            show_text(&q),
+            "name:        by_key\n\
+             description: Requests of one key\n\
+             params:      $key string  (the API key)\n             \
+             $from time = \"2026-01-01\"\n\
+             created:     2026-01-01T00:00:00.000Z\n\
+             updated:     2026-01-02T00:00:00.000Z\n\
+             \n\
+             SELECT count(*) FROM requests WHERE key = $key AND time >= $from\n"
+        );
+    }
+
+    #[test]
+    fn answers_are_json_or_the_servers_message() {
+        let ok = json_answer("a", "/queries", StatusCode::OK, b"{\"queries\": []}").unwrap();
+        assert_eq!(ok, Ok(json!({"queries": []})));
+        let empty = json_answer("a", "/queries/x", StatusCode::NO_CONTENT, b"").unwrap();
+        assert_eq!(empty, Ok(Value::Null));
+        let refused = json_answer(
+            "a",
+            "/queries/x",
+            StatusCode::NOT_FOUND,
+            b"{\"error\": \"no saved query named `x`\"}",
+        )
+        .unwrap();
+        assert_eq!(refused, Err("error: no saved query named `x`".to_owned()));
+        let caret = json_answer(
+            "a",
+            "/queries/x",
+            StatusCode::BAD_REQUEST,
+            b"{\"error\": \"m\", \"detail\": \"error at line 1, column 2: m\"}",
+        )
+        .unwrap();
+        assert_eq!(caret, Err("error at line 1, column 2: m".to_owned()));
+        let err = json_answer("a", "/queries?x", StatusCode::NOT_FOUND, b"<html>")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("new enough to have /queries?"), "{err}");
     }
 
     #[test]

@@ -4,5 +4,5 @@ select count(*) as n,  -- every request
 from requests
 where key = 'acme'  -- one customer
   and time >= '2026-11-04'
-group by Method
+group by method
 order by n desc

@@ -16,6 +16,8 @@
 //! - `shutdown.rs`: SIGTERM/SIGINT flush and exit 0; `./data` is the default data directory.
 //! - `query.rs`: `/query` over GET and POST (JSON, CSV, parameters, errors with a caret),
 //!   `tally query` and `tally shell` against the real server.
+//! - `saved.rs`: saved queries over `/queries` and `tally saved`: saved, run by name with typed
+//!   parameters, kept across restarts, deleted; errors; a damaged file stops start-up.
 //!
 //! Every address used is on 127.0.0.1; nothing leaves the machine. Servers under test keep every
 //! retention level forever unless the test's config says otherwise (the tests write fixed old

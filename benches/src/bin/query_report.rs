@@ -56,7 +56,9 @@ fn add_ai_cost(db: &Db, now: i64) -> Result<(), BenchError> {
                 let mut p = b.point(&mut scratch, "ai_cost");
                 p.tag("platform", platform).tag("user", &name).field(
                     "cost_usd",
-                    FieldValueRef::Float(1.0 + (day % 7) as f64 + pi as f64 * 2.5 + user as f64 * 0.1),
+                    FieldValueRef::Float(
+                        1.0 + (day % 7) as f64 + pi as f64 * 2.5 + user as f64 * 0.1,
+                    ),
                 );
                 p.finish(today - day * DAY)
                     .map_err(|e| BenchError::Data(e.to_string()))?;

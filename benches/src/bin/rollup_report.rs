@@ -19,8 +19,9 @@ use std::path::{Path, PathBuf};
 use std::sync::mpsc::sync_channel;
 use std::time::{Duration, Instant};
 use tally_benches::{
-    command_line, disk_usage, exact_quantile_in_place, median_max, points_per_day_for, relative_difference,
-    print_machine, thousands, thread_cpu_time, utc, threads_cpu, timed, BenchError, WorkloadBatches,
+    command_line, disk_usage, exact_quantile_in_place, median_max, points_per_day_for,
+    print_machine, relative_difference, thousands, thread_cpu_time, threads_cpu, timed, utc,
+    BenchError, WorkloadBatches,
 };
 use tally_engine::retention::now_nanos;
 use tally_engine::rollup::Distribution;

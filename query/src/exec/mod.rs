@@ -17,6 +17,8 @@ mod show;
 mod tags;
 mod timerange;
 
+pub use timerange::{parse_duration, parse_instant};
+
 use crate::ast::Statement;
 use crate::table::Table;
 use crate::{parse_statements, ParseError};

@@ -2,6 +2,7 @@
 //! misspelt name.
 
 use crate::ast::{Ident, Source, Span};
+use crate::suggest::closest;
 use crate::ParseError;
 use tally_engine::{Db, FieldType};
 
@@ -111,41 +112,23 @@ fn list<'a>(names: impl Iterator<Item = &'a str>) -> String {
     }
 }
 
-/// The candidate closest to `name` by edit distance, if close enough to be a likely typo (at
-/// most a third of the name's length, at least 1; case differences count as close).
-pub(crate) fn closest<'a>(
-    name: &str,
-    candidates: impl Iterator<Item = &'a str>,
-) -> Option<&'a str> {
-    let limit = (name.chars().count() / 3).max(1);
-    candidates
-        .map(|c| {
-            let d = if c.eq_ignore_ascii_case(name) {
-                0
-            } else {
-                strsim::levenshtein(name, c)
-            };
-            (d, c)
-        })
-        .filter(|(d, _)| *d <= limit)
-        .min()
-        .map(|(_, c)| c)
+/// A regex literal compiled, or an error pointing at it with the regex engine's reason on one
+/// line (its own message is several lines with a caret of its own).
+pub(crate) fn compile_regex(r: &crate::ast::Regex, text: &str) -> Result<regex::Regex, ParseError> {
+    regex::Regex::new(&r.pattern).map_err(|e| {
+        let full = e.to_string();
+        let reason = full
+            .lines()
+            .rev()
+            .map(str::trim)
+            .find(|l| !l.is_empty())
+            .unwrap_or("invalid pattern");
+        let reason = reason.strip_prefix("error: ").unwrap_or(reason);
+        at(text, r.span, format!("invalid regex: {reason}"))
+    })
 }
 
 /// An error pointing at `span` of `text`.
 pub(crate) fn at(text: &str, span: Span, message: String) -> ParseError {
     ParseError::semantic(text, span.offset, span.len, message)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn suggests_only_near_names() {
-        let names = ["latency_ms", "endpoint", "status"];
-        assert_eq!(closest("latncy_ms", names.into_iter()), Some("latency_ms"));
-        assert_eq!(closest("Endpoint", names.into_iter()), Some("endpoint"));
-        assert_eq!(closest("cost", names.into_iter()), None);
-    }
 }

@@ -47,12 +47,12 @@ pub(crate) fn aggregate_rows(
         keyed.insert(k, v);
     }
     let mut series_keys: BTreeSet<(u32, i64)> = keyed.keys().map(|(c, _, k2)| (*c, *k2)).collect();
-    if agg.keys.len() < 2 || bucket.is_none() {
-        // Every combination gets its row(s), also without data (counts of 0).
-        if agg.keys.is_empty() || bucket.is_some() {
-            for c in 0..groups.combos.len() as u32 {
-                series_keys.insert((c, 0));
-            }
+    // Groups come from the points (a tag combination without a point in the range has no
+    // row, as in SQL and InfluxQL), except the one group of a query without GROUP BY tags,
+    // which always answers (a count of 0), bucket by bucket when grouped by time only.
+    if agg.tags.is_empty() && (agg.keys.is_empty() || (bucket.is_some() && agg.keys.len() == 1)) {
+        for c in 0..groups.combos.len() as u32 {
+            series_keys.insert((c, 0));
         }
     }
     let empty = || -> Vec<AggState> { agg.aggs.iter().map(|a| AggState::new(a.func)).collect() };
@@ -123,7 +123,7 @@ pub(crate) fn aggregate_rows(
             }
             None => {
                 // No time bucket: one row per (combination, other key).
-                let span = plan.range.end - plan.range.start;
+                let span = plan.span;
                 let here: Vec<GroupKey> = keyed
                     .range((combo, i64::MIN, i64::MIN)..=(combo, i64::MAX, i64::MAX))
                     .map(|(k, _)| *k)

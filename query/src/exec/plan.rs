@@ -4,7 +4,7 @@
 //! meet an unknown field or a misplaced aggregate.
 
 use super::buckets::KeyFn;
-use super::names::{at, Name, Schema};
+use super::names::{at, compile_regex, Name, Schema};
 use super::scalar::Scalar;
 use super::tags::{only_tags, TagCond};
 use super::timerange::{self, apply_conjunct, mentions_time, Bounds, TimeContext, DAY_NS};
@@ -123,6 +123,9 @@ pub(crate) struct AggPlan {
 pub(crate) struct Plan {
     pub(crate) schema: Schema,
     pub(crate) range: TimeRange,
+    /// The length of the range as the query names it (`rate` without a time bucket divides
+    /// by it).
+    pub(crate) span: i64,
     pub(crate) selector: Selector,
     pub(crate) series_cond: Option<TagCond>,
     pub(crate) point_cond: Option<PExpr>,
@@ -159,7 +162,12 @@ fn agg_func(call: &Call, text: &str) -> Result<Option<AggFunc>, ParseError> {
         n if n.len() >= 3 && n.starts_with('p') && n[1..].bytes().all(|b| b.is_ascii_digit()) => {
             let digits = &n[1..];
             let v: f64 = digits.parse().unwrap_or(0.0);
-            let q = v / 10f64.powi(digits.len() as i32);
+            // p50 = 0.50, p999 = 0.999, p100 = the maximum.
+            let q = if digits == "100" {
+                1.0
+            } else {
+                v / 10f64.powi(digits.len() as i32)
+            };
             if !(0.0..=1.0).contains(&q) || digits.len() > 4 {
                 return Err(at(
                     text,
@@ -313,8 +321,7 @@ impl Planner<'_> {
                 regex,
             } => PExpr::Match {
                 expr: Box::new(self.point(expr)?),
-                regex: Regex::new(&regex.pattern)
-                    .map_err(|err| at(self.text, regex.span, format!("invalid regex: {err}")))?,
+                regex: compile_regex(regex, self.text)?,
                 negated: *negated,
             },
             Expr::Call(c) => {
@@ -464,6 +471,11 @@ pub(crate) fn plan(
     let end = bounds.end.unwrap_or(now.saturating_add(1));
     let start = bounds.start.unwrap_or(end.saturating_sub(DAY_NS));
     let range = TimeRange::new(start, end.max(start));
+    let named_end = bounds.named_end.unwrap_or(now);
+    let named_start = bounds
+        .named_start
+        .unwrap_or(named_end.saturating_sub(DAY_NS));
+    let span = named_end.saturating_sub(named_start).max(0);
     let selector = Selector {
         measurement: schema.measurement.clone(),
         predicates: series_cond
@@ -487,6 +499,7 @@ pub(crate) fn plan(
     Ok(Plan {
         schema,
         range,
+        span,
         selector,
         series_cond,
         point_cond,

@@ -24,7 +24,7 @@ const MINUTE: i64 = 60_000_000_000;
 const HOUR: i64 = 60 * MINUTE;
 
 /// The predicates that say exactly what `c` says, if it is a conjunction of simple ones.
-fn exact(c: &TagCond) -> Option<Vec<TagPredicate>> {
+pub(crate) fn exact(c: &TagCond) -> Option<Vec<TagPredicate>> {
     match c {
         TagCond::Pred(p) => Some(vec![p.clone()]),
         TagCond::And(cs) => {

@@ -104,12 +104,16 @@ pub(crate) fn explain(
                 plan.selector
                     .predicates
                     .iter()
-                    .map(|p| format!("{p:?}"))
+                    .map(predicate_text)
                     .collect::<Vec<_>>()
-                    .join(", ")
+                    .join(" AND ")
             },
-            if plan.series_cond.is_some() {
-                ", then the tag condition per series"
+            if plan
+                .series_cond
+                .as_ref()
+                .is_some_and(|c| rollup::exact(c).is_none())
+            {
+                ", then the rest of the tag condition per series"
             } else {
                 ""
             }
@@ -165,6 +169,34 @@ pub(crate) fn explain(
         }],
         rows: lines.into_iter().map(|l| vec![Cell::String(l)]).collect(),
     })
+}
+
+/// A predicate as the query language writes it.
+fn predicate_text(p: &tally_engine::TagPredicate) -> String {
+    use tally_engine::TagPredicate as P;
+    let list = |vs: &[String]| {
+        vs.iter()
+            .map(|v| crate::ast::Literal::string(v).to_string())
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let s = |v: &str| crate::ast::Literal::string(v).to_string();
+    let id = |k: &str| crate::ast::Ident::new(k).to_string();
+    let re = |pattern: &str| {
+        crate::ast::Regex {
+            pattern: pattern.to_owned(),
+            span: crate::ast::Span::default(),
+        }
+        .to_string()
+    };
+    match p {
+        P::Eq { key, value } => format!("{} = {}", id(key), s(value)),
+        P::Ne { key, value } => format!("{} != {}", id(key), s(value)),
+        P::In { key, values } => format!("{} IN ({})", id(key), list(values)),
+        P::NotIn { key, values } => format!("{} NOT IN ({})", id(key), list(values)),
+        P::Regex { key, regex } => format!("{} =~ {}", id(key), re(regex.as_str())),
+        P::NotRegex { key, regex } => format!("{} !~ {}", id(key), re(regex.as_str())),
+    }
 }
 
 fn fmt_time(t: i64) -> String {

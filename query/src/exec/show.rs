@@ -1,7 +1,7 @@
 //! `SHOW MEASUREMENTS`, `SHOW TAG KEYS`, `SHOW TAG VALUES`, `SHOW FIELD KEYS`: tables built
 //! from the engine's index and field types.
 
-use super::names::{at, Schema};
+use super::names::{compile_regex, Schema};
 use super::tags::TagCond;
 use super::{QueryError, QueryOptions};
 use crate::ast::{ShowFieldKeys, ShowMeasurements, ShowTagKeys, ShowTagValues, Source, TagKeys};
@@ -30,10 +30,7 @@ pub(crate) fn show_measurements(
     text: &str,
 ) -> Result<Table, QueryError> {
     let regex = match &s.matching {
-        Some(r) => Some(
-            regex::Regex::new(&r.pattern)
-                .map_err(|e| at(text, r.span, format!("invalid regex: {e}")))?,
-        ),
+        Some(r) => Some(compile_regex(r, text)?),
         None => None,
     };
     let mut t = Table::new(vec![column("name", ColumnType::String)]);

@@ -2,11 +2,10 @@
 //! only look at tags, checked once per series rather than once per point, and turned into
 //! engine predicates where they can narrow the series through the tag index.
 
-use super::names::{at, Name, Schema};
+use super::names::{at, compile_regex, Name, Schema};
 use super::ParamValue;
 use crate::ast::{BinaryOp, Expr, Value};
 use crate::ParseError;
-use regex::Regex;
 use std::cmp::Ordering;
 use std::collections::BTreeMap;
 use tally_engine::TagPredicate;
@@ -234,8 +233,7 @@ impl TagCond {
                 let Some(key) = tag_of(expr)? else {
                     return Err(unsupported("=~ and !~ need a tag on their left"));
                 };
-                let compiled = Regex::new(&regex.pattern)
-                    .map_err(|err| at(text, regex.span, format!("invalid regex: {err}")))?;
+                let compiled = compile_regex(regex, text)?;
                 Ok(TagCond::Pred(if *negated {
                     TagPredicate::NotRegex {
                         key,

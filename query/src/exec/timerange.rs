@@ -28,13 +28,23 @@ pub(crate) struct TimeContext<'a> {
 pub(crate) struct Bounds {
     pub(crate) start: Option<i64>,
     pub(crate) end: Option<i64>,
+    /// The instants the conditions name, before exclusive bounds move them by 1 ns: the length
+    /// of `time > now() - 1h` is an hour (rates divide by it).
+    pub(crate) named_start: Option<i64>,
+    pub(crate) named_end: Option<i64>,
 }
 
 impl Bounds {
     /// Narrows by `time op value`.
     fn apply(&mut self, op: BinaryOp, v: i64) -> bool {
-        let lower = |b: &mut Bounds, s: i64| b.start = Some(b.start.map_or(s, |x| x.max(s)));
-        let upper = |b: &mut Bounds, e: i64| b.end = Some(b.end.map_or(e, |x| x.min(e)));
+        let lower = |b: &mut Bounds, s: i64| {
+            b.start = Some(b.start.map_or(s, |x| x.max(s)));
+            b.named_start = Some(b.named_start.map_or(v, |x| x.max(v)));
+        };
+        let upper = |b: &mut Bounds, e: i64| {
+            b.end = Some(b.end.map_or(e, |x| x.min(e)));
+            b.named_end = Some(b.named_end.map_or(v, |x| x.min(v)));
+        };
         match op {
             BinaryOp::Gt => lower(self, v.saturating_add(1)),
             BinaryOp::GtEq => lower(self, v),
@@ -206,19 +216,38 @@ pub(crate) fn duration(e: &Expr, cx: &TimeContext<'_>) -> Result<i64, ParseError
     }
 }
 
-/// "90m", "1h30m", "7d" as nanoseconds.
-pub(crate) fn parse_duration(s: &str) -> Option<i64> {
+/// A duration literal of the language (`90m`, `1h30m`, `7d`, `-15m`) in nanoseconds.
+///
+/// ```
+/// assert_eq!(tally_query::exec::parse_duration("-1h30m"), Some(-5_400_000_000_000));
+/// assert_eq!(tally_query::exec::parse_duration("soon"), None);
+/// ```
+pub fn parse_duration(s: &str) -> Option<i64> {
     match crate::parse_expression(s).ok()? {
         Expr::Literal(l) => match l.value {
             Value::Duration(d) => Some(d.nanos()),
+            _ => None,
+        },
+        Expr::Neg(x) => match *x {
+            Expr::Literal(crate::ast::Literal {
+                value: Value::Duration(d),
+                ..
+            }) => d.nanos().checked_neg(),
             _ => None,
         },
         _ => None,
     }
 }
 
-/// An RFC 3339 time, `YYYY-MM-DD HH:MM:SS[.f]` (in `tz`) or a date (midnight in `tz`).
-pub(crate) fn parse_instant(s: &str, tz: Tz) -> Option<i64> {
+/// An RFC 3339 time, `YYYY-MM-DD HH:MM:SS[.f]` (in `tz`) or a date (midnight in `tz`), in ns
+/// since the Unix epoch: the times a query may write as strings.
+///
+/// ```
+/// let utc = chrono_tz::UTC;
+/// assert_eq!(tally_query::exec::parse_instant("1970-01-02", utc), Some(86_400_000_000_000));
+/// assert_eq!(tally_query::exec::parse_instant("tomorrow", utc), None);
+/// ```
+pub fn parse_instant(s: &str, tz: Tz) -> Option<i64> {
     if let Ok(t) = DateTime::parse_from_rfc3339(s) {
         return t.timestamp_nanos_opt();
     }

@@ -1,7 +1,7 @@
 //! The HTTP API: accepting connections (HTTP/1.1 and HTTP/2), routing, and the handlers.
 //!
 //! Routes: `POST /write` and `/api/v2/write` ([`write`]), `GET|POST /query` ([`query`]),
-//! `GET /health` ([`health`]),
+//! saved queries under `/queries` ([`saved`]), `GET /health` ([`health`]),
 //! `GET /metrics` ([`metrics`]), `GET /ping`, `GET /debug/points|series|measurements`
 //! ([`debug`]), `GET /debug/rollup` ([`rollup`]), `POST /admin/flush|compact` and
 //! `GET|PUT /admin/retention` ([`admin`]), and the embedded dashboard at `/`.
@@ -16,6 +16,7 @@ mod query;
 mod reply;
 mod rollup;
 mod router;
+mod saved;
 mod write;
 
 pub(crate) use params::encode as encode_param;

@@ -40,7 +40,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tally_query::format::{self, EpochUnit, TimeFormat};
-use tally_query::{ParamValue, QueryError, QueryOptions, MAX_QUERY_LEN};
+use tally_query::{ParamValue, ParseError, QueryError, QueryOptions, MAX_QUERY_LEN};
 use tracing::{debug, error};
 
 /// Largest request body: the longest query text the parser takes plus room for parameters.
@@ -71,11 +71,22 @@ impl Output {
     }
 }
 
-/// Everything a query request asks for, from the query string and the body.
+/// The parameters a query request reads itself; any other is left in
+/// [`QueryRequest::others`].
+const OPTIONS: [&str; 5] = ["q", "params", "now", "epoch", "format"];
+
+/// Everything a query request asks for, from the query string and the body. `/query` and
+/// `/queries/NAME/run` read requests the same way.
 #[derive(Debug, Default)]
-struct QueryRequest {
-    text: Option<String>,
-    params: BTreeMap<String, ParamValue>,
+pub(super) struct QueryRequest {
+    /// The query text (`q` or the body).
+    pub(super) text: Option<String>,
+    /// The `params` object's values as sent (a later object overrides an earlier one's keys).
+    pub(super) params: BTreeMap<String, Value>,
+    /// Query-string (and form body) parameters that are not options of the request, in order:
+    /// ignored by `/query` (InfluxDB clients send `db`, `u`, `p`...), parameter values for a
+    /// saved query's run.
+    pub(super) others: Vec<(String, String)>,
     now: Option<i64>,
     epoch: Option<EpochUnit>,
     format: Option<Output>,
@@ -83,10 +94,21 @@ struct QueryRequest {
 
 impl QueryRequest {
     /// Takes `q`, `params`, `now`, `epoch` and `format` from query-string style parameters,
-    /// over what is already set.
+    /// over what is already set, and keeps the others.
     fn apply_params(&mut self, p: &Params) -> Result<(), String> {
         if let Some(q) = p.get("q") {
             self.text = Some(q.to_owned());
+        }
+        let mut seen = Vec::new();
+        for key in p.keys().filter(|k| !OPTIONS.contains(k)) {
+            // `all` yields every value of a repeated key: take each key's values once.
+            if seen.contains(&key) {
+                continue;
+            }
+            seen.push(key);
+            for v in p.all(key) {
+                self.others.push((key.to_owned(), v.to_owned()));
+            }
         }
         if let Some(text) = p.get("params").filter(|t| !t.is_empty()) {
             let value: Value = serde_json::from_str(text).map_err(|e| {
@@ -120,9 +142,17 @@ impl QueryRequest {
             ));
         };
         for (name, v) in map {
-            self.params.insert(name.clone(), param_value(name, v)?);
+            self.params.insert(name.clone(), v.clone());
         }
         Ok(())
+    }
+
+    /// The `params` values typed as JSON types them (what `/query` binds).
+    fn typed_params(&self) -> Result<BTreeMap<String, ParamValue>, String> {
+        self.params
+            .iter()
+            .map(|(name, v)| Ok((name.clone(), param_value(name, v)?)))
+            .collect()
     }
 
     /// Takes what a POST body holds, by its content type.
@@ -234,19 +264,34 @@ where
         Ok(r) => r,
         Err(resp) => return resp,
     };
-    let Some(text) = request.text.filter(|t| !t.trim().is_empty()) else {
+    let Some(text) = request.text.clone().filter(|t| !t.trim().is_empty()) else {
         return reply::error(
             StatusCode::BAD_REQUEST,
             "missing query: pass it as q, e.g. GET /query?q=SHOW+MEASUREMENTS, or POST the text \
              (text/plain, form field q, or JSON {\"q\": \"...\"})",
         );
     };
+    let params = match request.typed_params() {
+        Ok(p) => p,
+        Err(msg) => return reply::error(StatusCode::BAD_REQUEST, msg),
+    };
+    answer(app, text, params, &request).await
+}
+
+/// Runs `text` with `params` and the request's `now`, and answers in the request's format:
+/// the tables, or the error of a query that did not run (see the module doc).
+pub(super) async fn answer(
+    app: &Arc<App>,
+    text: String,
+    params: BTreeMap<String, ParamValue>,
+    request: &QueryRequest,
+) -> Response<Body> {
     let time = request.epoch.map_or(TimeFormat::Rfc3339, TimeFormat::Epoch);
     let output = request.format.unwrap_or(Output::Json);
     let limits = app.settings.query;
     let opts = QueryOptions {
         now: request.now,
-        params: request.params,
+        params,
         limits,
     };
 
@@ -313,7 +358,7 @@ where
 }
 
 /// The request's parameters and body, or the answer to a request that cannot be read.
-async fn read_request<B>(req: Request<B>) -> Result<QueryRequest, Response<Body>>
+pub(super) async fn read_request<B>(req: Request<B>) -> Result<QueryRequest, Response<Body>>
 where
     B: hyper::body::Body<Data = Bytes> + Send,
     B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
@@ -330,25 +375,34 @@ where
         return Ok(request);
     }
     let content_type = media_type(req.headers().get(CONTENT_TYPE));
-    let body = match Limited::new(req.into_body(), MAX_BODY_BYTES).collect().await {
-        Ok(c) => c.to_bytes(),
-        Err(e) if e.downcast_ref::<LengthLimitError>().is_some() => {
-            return Err(reply::error(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                format!(
-                    "the request body is over {MAX_BODY_BYTES} bytes; a query may be at most \
-                     {MAX_QUERY_LEN} bytes long"
-                ),
-            ))
-        }
-        Err(e) => {
-            return Err(bad(format!(
-                "could not read the request body: {e}; send the whole body with a correct Content-Length"
-            )))
-        }
-    };
+    let body = read_body(req.into_body()).await?;
     request.apply_body(&content_type, &body).map_err(bad)?;
     Ok(request)
+}
+
+/// The whole body of a request that carries query text, or the answer when it is too long or
+/// cannot be read.
+pub(super) async fn read_body<B>(body: B) -> Result<Bytes, Response<Body>>
+where
+    B: hyper::body::Body<Data = Bytes> + Send,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
+    match Limited::new(body, MAX_BODY_BYTES).collect().await {
+        Ok(c) => Ok(c.to_bytes()),
+        Err(e) if e.downcast_ref::<LengthLimitError>().is_some() => Err(reply::error(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            format!(
+                "the request body is over {MAX_BODY_BYTES} bytes; a query may be at most \
+                 {MAX_QUERY_LEN} bytes long"
+            ),
+        )),
+        Err(e) => Err(reply::error(
+            StatusCode::BAD_REQUEST,
+            format!(
+                "could not read the request body: {e}; send the whole body with a correct Content-Length"
+            ),
+        )),
+    }
 }
 
 /// Whether `Accept` names `text/csv`.
@@ -394,15 +448,7 @@ fn render(
 /// The answer to a query that did not run.
 fn query_error(e: &QueryError) -> Response<Body> {
     match e {
-        QueryError::Invalid(p) => reply::json(
-            StatusCode::BAD_REQUEST,
-            &json!({
-                "error": p.message(),
-                "line": p.line,
-                "column": p.column,
-                "detail": p.to_string(),
-            }),
-        ),
+        QueryError::Invalid(p) => parse_error(p),
         QueryError::Budget(msg) => reply::error(
             StatusCode::PAYLOAD_TOO_LARGE,
             format!("query over budget: {msg}"),
@@ -417,6 +463,19 @@ fn query_error(e: &QueryError) -> Response<Body> {
     }
 }
 
+/// 400 `{"error", "line", "column", "detail"}`: query text that does not parse or cannot run.
+pub(super) fn parse_error(p: &ParseError) -> Response<Body> {
+    reply::json(
+        StatusCode::BAD_REQUEST,
+        &json!({
+            "error": p.message(),
+            "line": p.line,
+            "column": p.column,
+            "detail": p.to_string(),
+        }),
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -428,18 +487,23 @@ mod tests {
             &json!({"key": "abc", "n": 5, "f": 0.5, "b": true, "big": -9007199254740993i64}),
         )
         .unwrap();
-        assert_eq!(r.params["key"], ParamValue::String("abc".into()));
-        assert_eq!(r.params["n"], ParamValue::Integer(5));
-        assert_eq!(r.params["f"], ParamValue::Float(0.5));
-        assert_eq!(r.params["b"], ParamValue::Boolean(true));
-        assert_eq!(r.params["big"], ParamValue::Integer(-9007199254740993));
+        let params = r.typed_params().unwrap();
+        assert_eq!(params["key"], ParamValue::String("abc".into()));
+        assert_eq!(params["n"], ParamValue::Integer(5));
+        assert_eq!(params["f"], ParamValue::Float(0.5));
+        assert_eq!(params["b"], ParamValue::Boolean(true));
+        assert_eq!(params["big"], ParamValue::Integer(-9007199254740993));
         for (bad, needle) in [
             (json!({"x": null}), "$x is null"),
             (json!({"x": [1]}), "$x is [1]"),
             (json!({"x": u64::MAX}), "64-bit"),
             (json!(["x"]), "JSON object"),
         ] {
-            let err = QueryRequest::default().apply_json_params(&bad).unwrap_err();
+            let mut r = QueryRequest::default();
+            let err = r
+                .apply_json_params(&bad)
+                .and_then(|()| r.typed_params().map(drop))
+                .unwrap_err();
             assert!(err.contains(needle), "{bad}: {err}");
         }
     }
@@ -475,7 +539,7 @@ mod tests {
         .unwrap();
         assert_eq!(r.text.as_deref(), Some("SHOW TAG KEYS"));
         assert_eq!(r.epoch, Some(EpochUnit::Milliseconds));
-        assert_eq!(r.params["k"], ParamValue::Integer(1));
+        assert_eq!(r.typed_params().unwrap()["k"], ParamValue::Integer(1));
 
         let mut r = QueryRequest::default();
         r.apply_body(
@@ -485,7 +549,7 @@ mod tests {
         .unwrap();
         assert_eq!(r.text.as_deref(), Some("SHOW FIELD KEYS"));
         assert_eq!(
-            r.params["from"],
+            r.typed_params().unwrap()["from"],
             ParamValue::String("2026-01-01T00:00:00Z".into())
         );
         assert_eq!(r.now, Some(7));

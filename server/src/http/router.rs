@@ -2,7 +2,7 @@
 
 use super::params::Params;
 use super::reply::{self, Body};
-use super::{admin, debug, health, metrics, query, rollup, write};
+use super::{admin, debug, health, metrics, query, rollup, saved, write};
 use crate::app::App;
 use bytes::Bytes;
 use hyper::header::{HeaderValue, CACHE_CONTROL};
@@ -29,6 +29,7 @@ where
             "/query",
             reply::method_not_allowed(&method, &path, "GET, POST"),
         ),
+        p if p == "/queries" || p.starts_with("/queries/") => saved::route(req, app, p).await,
         "/health" if get => ("/health", health::handle(app)),
         "/metrics" if get => ("/metrics", metrics::handle(app)),
         "/ping" if get => ("/ping", ping()),
@@ -122,7 +123,7 @@ fn not_found(method: &Method, path: &str) -> Response<Body> {
         StatusCode::NOT_FOUND,
         format!(
             "no route for {method} {path}; tally serves the dashboard at /, POST /write, \
-             GET|POST /query?q=QUERY, GET /health, GET /metrics, \
+             GET|POST /query?q=QUERY, GET /queries (saved queries), GET /health, GET /metrics, \
              GET /debug/points?measurement=NAME, \
              GET /debug/rollup?measurement=NAME, GET|PUT /admin/retention, POST /admin/flush, \
              POST /admin/compact"

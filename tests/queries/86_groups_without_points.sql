@@ -1,0 +1,1 @@
+SELECT sum(cost_usd), count(cost_usd) FROM ai_cost WHERE time >= '2026-10-02' AND time < '2026-10-10' GROUP BY platform, user; SELECT sum(cost_usd), count(cost_usd) FROM ai_cost WHERE time >= '2026-10-02' AND time < '2026-10-10' AND cost_usd > -1 GROUP BY platform, user

@@ -1,0 +1,1 @@
+SELECT mean(latncy_ms) FROM requests

@@ -1,0 +1,1 @@
+SELECT sum(cost_usd) FROM requests

@@ -1,0 +1,1 @@
+SELECT count(*) FILTER (WHERE max(latency_ms) > 5) FROM requests

@@ -1,0 +1,1 @@
+SELECT key, count(*) FROM requests

@@ -1,0 +1,1 @@
+SELECT latency_ms, count(*) FROM requests GROUP BY endpoint

@@ -1,0 +1,1 @@
+SELECT sum(latency_ms, bytes_out) FROM requests

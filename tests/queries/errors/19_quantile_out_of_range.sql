@@ -1,0 +1,1 @@
+SELECT quantile(latency_ms, 1.5) FROM requests

@@ -1,0 +1,1 @@
+SELECT percentile(latency_ms, 150) FROM requests

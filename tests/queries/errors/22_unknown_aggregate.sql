@@ -1,0 +1,1 @@
+SELECT bogus(latency_ms) FROM requests

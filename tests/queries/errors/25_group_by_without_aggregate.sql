@@ -1,0 +1,1 @@
+SELECT latency_ms FROM requests GROUP BY key

@@ -1,0 +1,1 @@
+SELECT mean(endpoint) FROM requests

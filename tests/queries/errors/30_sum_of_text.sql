@@ -1,0 +1,1 @@
+SELECT sum(model) FROM ai_usage

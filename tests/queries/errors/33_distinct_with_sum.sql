@@ -1,0 +1,1 @@
+SELECT sum(DISTINCT bytes_out) FROM requests

@@ -1,0 +1,2 @@
+-- params: from=bool:true
+SELECT count(*) FROM requests WHERE time >= $from

@@ -1,0 +1,1 @@
+SELECT rate(*, 5) FROM requests

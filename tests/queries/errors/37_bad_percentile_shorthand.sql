@@ -1,0 +1,1 @@
+SELECT p12345(latency_ms) FROM requests

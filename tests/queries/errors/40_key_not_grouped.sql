@@ -1,0 +1,1 @@
+SELECT hour_of_week(time), count(*) FROM requests

@@ -1,0 +1,2 @@
+-- limits: max_rows=5
+SELECT * FROM requests

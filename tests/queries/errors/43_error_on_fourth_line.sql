@@ -1,0 +1,4 @@
+SELECT count(*)
+FROM requests
+WHERE status >= 500
+GROUP BY endpont

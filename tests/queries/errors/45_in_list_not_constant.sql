@@ -1,0 +1,1 @@
+SELECT count(*) FROM requests WHERE key IN ('acme', endpoint)

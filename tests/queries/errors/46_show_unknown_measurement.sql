@@ -1,0 +1,1 @@
+SHOW TAG VALUES FROM reqests WITH KEY = endpoint

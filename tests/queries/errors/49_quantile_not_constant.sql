@@ -1,0 +1,1 @@
+SELECT quantile(latency_ms, bytes_out) FROM requests

@@ -1,0 +1,1 @@
+SHOW MEASUREMENTS; SELECT count(*) FROM ai_cost GROUP BY team

@@ -1,0 +1,1 @@
+SELECT count(*) FROM requests GROUP BY lower(key)
