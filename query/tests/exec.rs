@@ -3,6 +3,8 @@
 //! the sketches' 1%), and bad queries fail with messages that say what and where.
 #![allow(clippy::unwrap_used)]
 
+mod common;
+use common::Rng;
 use std::collections::BTreeMap;
 use tally_engine::{Db, FieldValueRef, Options, PointScratch, RetentionPolicy, WriteBatch};
 use tally_query::{run, Cell, ColumnType, ParamValue, QueryError, QueryOptions, Table};
@@ -41,24 +43,6 @@ impl Req {
     }
 }
 
-/// A small deterministic generator (xorshift).
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n as u64) as usize
-    }
-    fn unit(&mut self) -> f64 {
-        (self.next() >> 11) as f64 / (1u64 << 53) as f64
-    }
-}
-
 fn requests() -> Vec<Req> {
     let mut rng = Rng(0x5eed_1234_abcd);
     let mut out = Vec::new();
@@ -70,14 +54,14 @@ fn requests() -> Vec<Req> {
         if t >= NOW {
             break;
         }
-        let endpoint = ENDPOINTS[rng.below(ENDPOINTS.len())];
-        let status = STATUSES[rng.below(STATUSES.len())];
+        let endpoint = ENDPOINTS[rng.below(ENDPOINTS.len() as u64) as usize];
+        let status = STATUSES[rng.below(STATUSES.len() as u64) as usize];
         // Log-normal-ish latencies: 5 ms to a few seconds.
         let latency = (5.0 * (rng.unit() * 6.0).exp() * 100.0).round() / 100.0;
         out.push(Req {
             t,
             endpoint,
-            key: KEYS[rng.below(KEYS.len())],
+            key: KEYS[rng.below(KEYS.len() as u64) as usize],
             method: if rng.below(3) == 0 { "POST" } else { "GET" },
             status,
             latency,

@@ -14,6 +14,8 @@
 //! an evaluation over the generated points that does not use the executor.
 #![allow(clippy::unwrap_used)]
 
+mod common;
+use common::Rng;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
@@ -80,32 +82,6 @@ struct Usage {
     tokens: i64,
     model: &'static str,
     cached: Option<bool>,
-}
-
-/// A small deterministic generator (xorshift).
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
-    }
-    /// An index by integer weights.
-    fn pick(&mut self, weights: &[u64]) -> usize {
-        let mut r = self.below(weights.iter().sum());
-        for (i, w) in weights.iter().enumerate() {
-            if r < *w {
-                return i;
-            }
-            r -= w;
-        }
-        weights.len() - 1
-    }
 }
 
 /// The generated requests, in time order, then the hand-placed ones (edges and a pair with

@@ -153,7 +153,6 @@ pub(crate) fn aggregate(
         return Ok(None);
     };
     let mut groups = Groups::default();
-    let mut combo_index: HashMap<Vec<String>, u32> = HashMap::new();
     let mut states: HashMap<GroupKey, Vec<super::agg::AggState>> = HashMap::new();
     // One engine read per distinct FILTER, each for the fields its aggregates need.
     let mut by_filter: BTreeMap<String, (Vec<TagPredicate>, Vec<usize>)> = BTreeMap::new();
@@ -201,21 +200,7 @@ pub(crate) fn aggregate(
                 ))
         ));
         for g in answer.groups {
-            let values: Vec<String> = agg
-                .tags
-                .iter()
-                .map(|t| {
-                    g.tags
-                        .iter()
-                        .find(|(k, _)| k == t)
-                        .map_or(String::new(), |(_, v)| v.clone())
-                })
-                .collect();
-            let next = combo_index.len() as u32;
-            let combo = *combo_index.entry(values.clone()).or_insert_with(|| {
-                groups.combos.push(values);
-                next
-            });
+            let combo = groups.combo(&agg.tags, &g.tags);
             for f in &g.fields {
                 for b in &f.buckets {
                     let k1 = agg.keys.first().map_or(0, |k| k.key(b.start, plan.tz));

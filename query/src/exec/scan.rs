@@ -21,15 +21,30 @@ pub(crate) type GroupKey = (u32, i64, i64);
 pub(crate) struct Groups {
     /// Tag values per combination, in the order of the plan's group tags.
     pub(crate) combos: Vec<Vec<String>>,
+    /// The index of each combination in `combos`.
+    index: HashMap<Vec<String>, u32>,
     pub(crate) states: HashMap<GroupKey, Vec<AggState>>,
 }
 
 impl Groups {
-    /// Folds `other` (same combos) in.
-    pub(crate) fn merge(&mut self, other: HashMap<GroupKey, Vec<AggState>>) {
-        for (k, states) in other {
-            merge_group(&mut self.states, k, states);
+    /// The index of the combination of `keys`' values in `tags` (a missing tag is the empty
+    /// value), adding it when new.
+    pub(crate) fn combo(&mut self, keys: &[String], tags: &[(String, String)]) -> u32 {
+        let values: Vec<String> = keys
+            .iter()
+            .map(|k| {
+                tags.iter()
+                    .find(|(t, _)| t == k)
+                    .map_or(String::new(), |(_, v)| v.clone())
+            })
+            .collect();
+        if let Some(&i) = self.index.get(&values) {
+            return i;
         }
+        let i = self.combos.len() as u32;
+        self.index.insert(values.clone(), i);
+        self.combos.push(values);
+        i
     }
 }
 
@@ -62,12 +77,8 @@ pub(crate) fn targets(
     db: &Db,
     plan: &Plan,
     group_tags: &[String],
-    combos: &mut Vec<Vec<String>>,
+    groups: &mut Groups,
 ) -> Vec<Target> {
-    let mut index: HashMap<Vec<String>, u32> = HashMap::new();
-    for (i, c) in combos.iter().enumerate() {
-        index.insert(c.clone(), i as u32);
-    }
     let aggs: &[super::plan::AggSpec] = match &plan.body {
         super::plan::Body::Agg(a) => &a.aggs,
         super::plan::Body::Raw(_) => &[],
@@ -76,20 +87,7 @@ pub(crate) fn targets(
         .into_iter()
         .filter(|s| plan.series_cond.as_ref().is_none_or(|c| c.matches(&s.tags)))
         .map(|s| {
-            let values: Vec<String> = group_tags
-                .iter()
-                .map(|k| {
-                    s.tags
-                        .iter()
-                        .find(|(t, _)| t == k)
-                        .map_or(String::new(), |(_, v)| v.clone())
-                })
-                .collect();
-            let next = index.len() as u32;
-            let combo = *index.entry(values.clone()).or_insert_with(|| {
-                combos.push(values);
-                next
-            });
+            let combo = groups.combo(group_tags, &s.tags);
             let agg_ok = aggs
                 .iter()
                 .map(|a| a.filter_series.as_ref().is_none_or(|c| c.matches(&s.tags)))
@@ -253,7 +251,7 @@ pub(crate) fn aggregate(
     budget: &Budget,
 ) -> Result<Groups, QueryError> {
     let mut groups = Groups::default();
-    let targets = targets(db, plan, &agg.tags, &mut groups.combos);
+    let targets = targets(db, plan, &agg.tags, &mut groups);
     let ids: Vec<SeriesId> = targets.iter().map(|t| t.id).collect();
     let pieces = chunks(plan.range);
     let next = AtomicUsize::new(0);
@@ -285,15 +283,8 @@ pub(crate) fn aggregate(
                 let mut m = merged.lock().unwrap_or_else(|p| p.into_inner());
                 match (&mut *m, result) {
                     (Ok(acc), Ok(states)) => {
-                        if acc.is_empty() {
-                            *acc = states;
-                        } else {
-                            let mut g = Groups {
-                                combos: Vec::new(),
-                                states: std::mem::take(acc),
-                            };
-                            g.merge(states);
-                            *acc = g.states;
+                        for (key, group) in states {
+                            merge_group(acc, key, group);
                         }
                     }
                     (Ok(_), Err(e)) => *m = Err(e),
@@ -412,8 +403,7 @@ pub(crate) fn select(
     descending: bool,
     budget: &Budget,
 ) -> Result<Vec<Vec<Scalar>>, QueryError> {
-    let mut combos = Vec::new();
-    let targets = targets(db, plan, &[], &mut combos);
+    let targets = targets(db, plan, &[], &mut Groups::default());
     let ids: Vec<SeriesId> = targets.iter().map(|t| t.id).collect();
     let mut pieces = chunks(plan.range);
     if descending {
