@@ -43,7 +43,8 @@ pub struct Options {
     /// rollups summed over every series with the same values of those tags (like ClickHouse
     /// projections or Druid rollups). A rollup read grouped by (and filtered on) tags within one
     /// set reads these few series instead of every per-request series. Defaults: `requests` by
-    /// `endpoint`, by `key`, and by `endpoint` + `status_class`.
+    /// `endpoint`, by `key`, by `endpoint` + `status_class` and by `key` + `status_class` (the
+    /// error rate per endpoint and per key).
     pub projections: Vec<(String, Vec<String>)>,
     /// Width of a time partition: each flush writes one segment (and one rollup file) per
     /// partition it touches. A whole number of days, so a day bucket never spans two partitions.
@@ -76,6 +77,7 @@ impl Default for Options {
                 &["endpoint"][..],
                 &["key"][..],
                 &["endpoint", "status_class"][..],
+                &["key", "status_class"][..],
             ]
             .iter()
             .map(|keys| {

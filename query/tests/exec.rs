@@ -250,7 +250,18 @@ fn design_examples_match_brute_force() {
         }
     }
 
-    // 3. Error rate per key per 5 minutes; empty buckets divide by zero and give null.
+    // 3. Error rate per key per 5 minutes; empty buckets divide by zero and give null. The
+    // filtered count reads the key + status_class projection.
+    let plan = query(
+        &f,
+        "EXPLAIN ANALYZE SELECT count(*) FILTER (WHERE status_class = '5xx') / count(*) FROM requests WHERE time > now() - 2h GROUP BY key, time(5m)",
+    );
+    assert!(
+        plan.rows
+            .iter()
+            .any(|r| text(&r[0]).ends_with("projection by key+status_class")),
+        "{plan:?}"
+    );
     let t = query(
         &f,
         "SELECT count(*) FILTER (WHERE status_class = '5xx') / count(*) AS error_rate FROM requests WHERE time > now() - 2h GROUP BY key, time(5m)",
