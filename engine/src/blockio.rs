@@ -118,6 +118,21 @@ pub(crate) fn parse_block_table(
 }
 
 /// Decompresses one zstd frame that must expand to exactly `raw_len` bytes.
+/// Block `n` of a file whose bytes are `file` and whose block table is `blocks`, decompressed;
+/// the error says what is wrong with it (callers add the path).
+pub(crate) fn read_block(file: &[u8], blocks: &[BlockInfo], n: u32) -> Result<Vec<u8>, String> {
+    let info = blocks
+        .get(n as usize)
+        .ok_or_else(|| format!("block {n} is not in the block table"))?;
+    // Offsets were checked against the file length at open; checked again, never trusted.
+    let start = info.offset as usize;
+    let src = file
+        .get(start..start.saturating_add(info.compressed_len as usize))
+        .ok_or_else(|| format!("block {n} lies outside the file"))?;
+    decompress(src, info.raw_len as usize).map_err(|e| format!("block {n}: {e}"))
+}
+
+/// Decompresses one block of `raw_len` bytes.
 pub(crate) fn decompress(src: &[u8], raw_len: usize) -> Result<Vec<u8>, String> {
     let out = if raw_len <= BULK_DECOMPRESS_MAX {
         zstd::bulk::decompress(src, raw_len).map_err(|e| format!("zstd: {e}"))?

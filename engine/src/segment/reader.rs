@@ -9,7 +9,9 @@ use super::format::{
     FOOTER_LEN, MAGIC, VERSION,
 };
 use super::{SegmentError, SegmentMeta};
-use crate::blockio::{decompress, parse_block_table, read_names, BlockInfo, HEADER_LEN};
+use crate::blockio::{
+    decompress, parse_block_table, read_block, read_names, BlockInfo, HEADER_LEN,
+};
 use crate::codec::{decode_timestamps, decode_values};
 use crate::types::{ColumnValues, FieldColumn, FieldType, SeriesId, TimeRange};
 use memmap2::Mmap;
@@ -320,19 +322,8 @@ impl Segment {
         let b = match cached {
             Some(b) => b,
             None => {
-                let info = self
-                    .blocks
-                    .get(n as usize)
-                    .ok_or_else(|| self.corrupt(format!("block {n} is not in the block table")))?;
-                // Offsets were checked against the file length at open.
-                let start = info.offset as usize;
-                let src = self
-                    .bytes
-                    .as_slice()
-                    .get(start..start + info.compressed_len as usize)
-                    .ok_or_else(|| self.corrupt(format!("block {n} lies outside the file")))?;
-                let raw = decompress(src, info.raw_len as usize)
-                    .map_err(|e| self.corrupt(format!("block {n}: {e}")))?;
+                let raw = read_block(self.bytes.as_slice(), &self.blocks, n)
+                    .map_err(|e| self.corrupt(e))?;
                 self.decompressed.fetch_add(1, Ordering::Relaxed);
                 let b = Arc::new(raw);
                 if let Ok(mut c) = self.cache.lock() {

@@ -11,6 +11,7 @@ use super::{
     RollupEntry, RollupFileError, RollupFileMeta, FOOTER_CRC_COVERS, FOOTER_LEN, HEADER_LEN, MAGIC,
     VERSION,
 };
+use crate::blockio::read_block;
 use crate::cache::BlockCache;
 use crate::rollup::{decode_buckets_where, RollupBucket, Tier};
 use crate::types::{SeriesId, TimeRange};
@@ -348,19 +349,8 @@ impl RollupFile {
     }
 
     fn decompress(&self, n: u32) -> Result<Vec<u8>, RollupFileError> {
-        let info = self
-            .blocks
-            .get(n as usize)
-            .ok_or_else(|| self.corrupt(format!("block {n} is not in the block table")))?;
-        // Offsets were checked against the file length at open.
-        let start = info.offset as usize;
-        let src = self
-            .bytes
-            .as_slice()
-            .get(start..start + info.compressed_len as usize)
-            .ok_or_else(|| self.corrupt(format!("block {n} lies outside the file")))?;
-        let raw = decompress(src, info.raw_len as usize)
-            .map_err(|e| self.corrupt(format!("block {n}: {e}")))?;
+        let raw =
+            read_block(self.bytes.as_slice(), &self.blocks, n).map_err(|e| self.corrupt(e))?;
         self.decompressed.fetch_add(1, Ordering::Relaxed);
         Ok(raw)
     }
