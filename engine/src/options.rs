@@ -60,7 +60,8 @@ pub struct Options {
     /// Bytes per second compaction may read plus write (`None`: unthrottled), so merging a large
     /// partition leaves the disk and a core to ingestion and queries.
     pub compaction_bytes_per_sec: Option<u64>,
-    /// Bytes of decompressed rollup blocks kept in memory for reuse by later reads (0: none).
+    /// Bytes of decompressed segment and rollup blocks kept in memory for reuse by later reads
+    /// (0: none).
     /// A dashboard that refreshes re-reads the same edge blocks; this keeps them decompressed.
     pub block_cache_bytes: u64,
 }

@@ -25,7 +25,7 @@
 //! distribution_fields = []       # fields with quantile sketches besides latency*
 //! sketch_accuracy = 0.01         # relative error of p50/p95/p99 from rollups
 //! compaction_mb_per_s = 64       # compaction's disk budget in MiB/s; 0 = unthrottled
-//! block_cache_mb = 128           # decompressed rollup blocks kept for later queries; 0 = none
+//! block_cache_mb = 128           # decompressed segment and rollup blocks kept for later queries; 0 = none
 //! head_max_mb = 256
 //! flush_interval_s = 600
 //! write_queue = 64

@@ -103,6 +103,9 @@ struct Args {
     /// `[storage] block_cache_mb`); 0 measures every query cold.
     #[arg(long, default_value_t = 128)]
     block_cache_mb: u64,
+    /// Query only these ranges (of "24h", "7d", "90d"; default all three), e.g. to profile one.
+    #[arg(long, value_delimiter = ',')]
+    ranges: Vec<String>,
 }
 
 fn main() {
@@ -647,7 +650,9 @@ fn query_report(args: &Args, db: &Db) -> Result<(), BenchError> {
     let mut raw_per_day: Option<Duration> = None;
     let mut notes = Vec::new();
     let mut breakdown = Vec::new();
-    for r in &RANGES {
+    for r in RANGES.iter().filter(|r| {
+        args.ranges.is_empty() || args.ranges.iter().any(|a| *a == r.label.replace(' ', ""))
+    }) {
         let range = TimeRange::new(end - r.span, end);
         let series = db.series(&sel).len();
         eprintln!("rollup queries over {} ...", r.label);

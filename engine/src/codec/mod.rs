@@ -89,6 +89,19 @@ pub fn decode_timestamps(buf: &[u8], out: &mut Vec<Nanos>) -> Result<(), CodecEr
     timestamp::decode(buf, out)
 }
 
+/// Decodes a column written by [`encode_timestamps`] from timestamps sorted ascending only as
+/// far as `end` needs: appends every timestamp before `end` and at most one more, and returns
+/// whether the whole column was decoded (only then are its trailing bytes checked). A read of
+/// a short range early in a long column stops there instead of decoding the rest. `None`
+/// decodes everything, like [`decode_timestamps`].
+pub fn decode_timestamps_before(
+    buf: &[u8],
+    end: Option<Nanos>,
+    out: &mut Vec<Nanos>,
+) -> Result<bool, CodecError> {
+    timestamp::decode_before(buf, end, out)
+}
+
 /// Appends the encoding of `values` to `out`.
 ///
 /// ```

@@ -131,15 +131,32 @@ pub(crate) fn decode(
     n: usize,
     mut f: impl FnMut(u64),
 ) -> Result<(), CodecError> {
+    decode_while(r, n, |v| {
+        f(v);
+        true
+    })
+    .map(|_| ())
+}
+
+/// [`decode`], stopping early once `f` returns false (the value it was given counts as
+/// consumed). Returns whether all `n` values were decoded (a stop at the last value still
+/// decoded them all); only then are trailing bytes checked.
+pub(crate) fn decode_while(
+    r: &mut Reader<'_>,
+    n: usize,
+    mut f: impl FnMut(u64) -> bool,
+) -> Result<bool, CodecError> {
     match r.u8("offset layout")? {
         LAYOUT_VARINT => {
             if n > r.remaining() {
                 return Err(CodecError::Invalid("value count exceeds the data"));
             }
-            for _ in 0..n {
-                f(r.uvarint("value")?);
+            for i in 1..=n {
+                if !f(r.uvarint("value")?) && i < n {
+                    return Ok(false);
+                }
             }
-            r.finish("trailing bytes after varint values")
+            r.finish("trailing bytes after varint values")?;
         }
         LAYOUT_PACKED => {
             let width = u32::from(r.u8("packed width")?);
@@ -151,10 +168,12 @@ pub(crate) fn decode(
                 return Err(CodecError::Truncated("packed values"));
             }
             let mut bits = BitReader::new(stream);
-            for _ in 0..n {
-                f(bits.read(width)?);
+            for i in 1..=n {
+                if !f(bits.read(width)?) && i < n {
+                    return Ok(false);
+                }
             }
-            bits.finish()
+            bits.finish()?;
         }
         LAYOUT_RICE => {
             let k = u32::from(r.u8("Rice parameter")?);
@@ -167,19 +186,22 @@ pub(crate) fn decode(
                 return Err(CodecError::Truncated("Rice-coded values"));
             }
             let mut bits = BitReader::new(stream);
-            for _ in 0..n {
+            for i in 1..=n {
                 let q = bits.unary(RICE_ESCAPE)?;
                 let v = if q < RICE_ESCAPE {
                     (u64::from(q) << k) | bits.read(k)?
                 } else {
                     bits.read(escape_width)?
                 };
-                f(v);
+                if !f(v) && i < n {
+                    return Ok(false);
+                }
             }
-            bits.finish()
+            bits.finish()?;
         }
-        _ => Err(CodecError::Invalid("unknown offset layout")),
+        _ => return Err(CodecError::Invalid("unknown offset layout")),
     }
+    Ok(true)
 }
 
 /// Bits needed for `v` (0 for 0).

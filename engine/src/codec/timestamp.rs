@@ -167,6 +167,19 @@ fn write_head(tag: u8, ts: &[Nanos], scale: i64, out: &mut Vec<u8>) {
 
 /// Decodes a buffer holding exactly one encoding, appending to `out`.
 pub(crate) fn decode(buf: &[u8], out: &mut Vec<Nanos>) -> Result<(), CodecError> {
+    decode_before(buf, None, out).map(|_| ())
+}
+
+/// Decodes a column sorted ascending only as far as needed for the timestamps before `end`:
+/// appends them and at most one more, and returns whether the whole column was decoded (only
+/// a whole column has its trailing bytes checked). `end = None` decodes everything, in any
+/// order.
+pub(crate) fn decode_before(
+    buf: &[u8],
+    end: Option<Nanos>,
+    out: &mut Vec<Nanos>,
+) -> Result<bool, CodecError> {
+    let (bounded, end) = (end.is_some(), end.unwrap_or(Nanos::MAX));
     let mut r = Reader::new(buf);
     match r.u8("timestamp encoding tag")? {
         TAG_EMPTY => {}
@@ -178,8 +191,11 @@ pub(crate) fn decode(buf: &[u8], out: &mut Vec<Nanos>) -> Result<(), CodecError>
             let mut t = r.u64_le("first timestamp")? as i64;
             let delta = r.ivarint("timestamp run delta")?;
             out.reserve(n);
-            for _ in 0..n {
+            for i in 1..=n {
                 out.push(t);
+                if bounded && t >= end && i < n {
+                    return Ok(false);
+                }
                 t = t.wrapping_add(delta);
             }
         }
@@ -196,11 +212,15 @@ pub(crate) fn decode(buf: &[u8], out: &mut Vec<Nanos>) -> Result<(), CodecError>
             let mut t = r.u64_le("first timestamp")? as i64;
             let scale = read_scale(&mut r)?;
             let min_q = r.ivarint("minimum timestamp delta")?;
-            out.reserve(n);
             out.push(t);
-            return offsets::decode(&mut r, n - 1, |o| {
+            if bounded && t >= end && n > 1 {
+                return Ok(false);
+            }
+            out.reserve(n - 1);
+            return offsets::decode_while(&mut r, n - 1, |o| {
                 t = t.wrapping_add(min_q.wrapping_add(o as i64).wrapping_mul(scale));
                 out.push(t);
+                !bounded || t < end
             });
         }
         TAG_DOD => {
@@ -215,13 +235,17 @@ pub(crate) fn decode(buf: &[u8], out: &mut Vec<Nanos>) -> Result<(), CodecError>
             }
             let mut t = r.u64_le("first timestamp")? as i64;
             let scale = read_scale(&mut r)?;
-            out.reserve(n);
             out.push(t);
+            if bounded && t >= end && n > 1 {
+                return Ok(false);
+            }
+            out.reserve(n - 1);
             let mut q = 0i64;
-            return offsets::decode(&mut r, n - 1, |o| {
+            return offsets::decode_while(&mut r, n - 1, |o| {
                 q = q.wrapping_add(unzigzag(o));
                 t = t.wrapping_add(q.wrapping_mul(scale));
                 out.push(t);
+                !bounded || t < end
             });
         }
         tag => {
@@ -231,7 +255,8 @@ pub(crate) fn decode(buf: &[u8], out: &mut Vec<Nanos>) -> Result<(), CodecError>
             })
         }
     }
-    r.finish("trailing bytes after timestamp column")
+    r.finish("trailing bytes after timestamp column")?;
+    Ok(true)
 }
 
 fn read_scale(r: &mut Reader<'_>) -> Result<i64, CodecError> {
@@ -304,6 +329,50 @@ mod tests {
             let mut buf = Vec::new();
             encode(&ts, &mut buf);
             check(&ts, &buf)?;
+        }
+
+        #[test]
+        fn decoding_before_an_end_stops_right_after_it(
+            ts in prop_oneof![jittery(), edgy()],
+            pick in any::<prop::sample::Index>(),
+            k in 0u32..64,
+        ) {
+            let mut ts = ts;
+            ts.sort_unstable();
+            // An end at a stored timestamp, one past it, or beyond everything.
+            let end = if ts.is_empty() {
+                0
+            } else {
+                let t = ts[pick.index(ts.len())];
+                if k % 2 == 0 { t } else { t.saturating_add(1) }
+            };
+            let mut bufs = Vec::new();
+            let mut chosen = Vec::new();
+            encode(&ts, &mut chosen);
+            bufs.push(chosen);
+            if ts.len() >= 2 {
+                for layout in [Layout::Varint, Layout::Packed, Layout::Rice(k)] {
+                    let mut b = Vec::new();
+                    encode_delta(&ts, 1, layout, &mut b);
+                    bufs.push(b);
+                    let mut b = Vec::new();
+                    encode_dod(&ts, 1, layout, &mut b);
+                    bufs.push(b);
+                }
+            }
+            let before = ts.partition_point(|&t| t < end);
+            for buf in &bufs {
+                let mut got = Vec::new();
+                let whole = decode_before(buf, Some(end), &mut got)
+                    .map_err(|e| TestCaseError::fail(e.to_string()))?;
+                // A prefix of the column, holding everything before `end` and at most one more.
+                prop_assert_eq!(&got[..], &ts[..got.len()]);
+                prop_assert!(got.len() >= before && got.len() <= before + 1);
+                prop_assert_eq!(whole, got.len() == ts.len());
+                let mut all = Vec::new();
+                prop_assert!(decode_before(buf, None, &mut all).unwrap_or(false));
+                prop_assert_eq!(&all, &ts);
+            }
         }
 
         #[test]

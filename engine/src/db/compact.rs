@@ -383,7 +383,10 @@ fn merge_segments(
         std::fs::remove_file(path).map_err(|e| EngineError::io("remove", path, e))?;
         return Ok(None);
     }
-    Ok(Some(Arc::new(Segment::open(path)?)))
+    Ok(Some(Arc::new(super::open_segment(
+        path,
+        &shared.block_cache,
+    )?)))
 }
 
 fn merge_rollups(

@@ -8,7 +8,7 @@ use crate::error::EngineError;
 use crate::projection;
 use crate::rollup::file::{EntryMode, RollupEntry, RollupFileWriter};
 use crate::rollup::{RollupBucket, Tier};
-use crate::segment::{Segment, SegmentWriter};
+use crate::segment::SegmentWriter;
 use crate::types::{Nanos, SeriesId, TimeRange};
 use crossbeam_channel::{Receiver, Sender};
 use std::collections::{BTreeMap, HashMap};
@@ -209,7 +209,7 @@ fn flush_head(shared: &Shared, job: &FlushJob) -> Result<FlushReport, EngineErro
             report.segments += 1;
             report.points += meta.points;
             report.bytes += bytes;
-            segments.push(Arc::new(Segment::open(&path)?));
+            segments.push(Arc::new(super::open_segment(&path, &shared.block_cache)?));
             for (writer, projection) in [(files.rollups, false), (projected, true)] {
                 if writer.is_empty() {
                     continue;

@@ -324,10 +324,10 @@ impl Db {
         let mut report = RecoveryReport::default();
         let mut manifest = Manifest::load(&dir)?.unwrap_or_default();
         let listed = (manifest.segments.len(), manifest.rollups.len());
-        let segments = load_files(&dir, &seg_dir, &mut manifest.segments, &mut report, |p| {
-            Segment::open(p).map_err(|e| e.to_string())
-        })?;
         let block_cache = Arc::new(BlockCache::new(opts.block_cache_bytes));
+        let segments = load_files(&dir, &seg_dir, &mut manifest.segments, &mut report, |p| {
+            open_segment(p, &block_cache).map_err(|e| e.to_string())
+        })?;
         let rollups = load_files(&dir, &rollup_dir, &mut manifest.rollups, &mut report, |p| {
             open_rollup(p, &block_cache).map_err(|e| e.to_string())
         })?;
@@ -795,6 +795,14 @@ fn write<T>(l: &RwLock<T>) -> RwLockWriteGuard<'_, T> {
 }
 
 /// Opens a rollup file whose reads share `cache`.
+/// Opens a segment whose reads use the database's block cache.
+fn open_segment(
+    path: &Path,
+    cache: &Arc<BlockCache>,
+) -> Result<Segment, crate::segment::SegmentError> {
+    Ok(Segment::open(path)?.with_cache(Arc::clone(cache)))
+}
+
 fn open_rollup(path: &Path, cache: &Arc<BlockCache>) -> Result<RollupFile, RollupFileError> {
     Ok(RollupFile::open(path)?.with_cache(Arc::clone(cache)))
 }
@@ -815,6 +823,10 @@ fn series_info(reg: &SeriesRegistry, id: SeriesId) -> Option<SeriesInfo> {
 /// last-write-wins for metrics. A part whose type differs from the newest part's is dropped
 /// with a warning: it can only come from a field whose type changed between flushes.
 fn merge_columns(series: SeriesId, parts: Vec<FieldColumn>, lww: bool) -> Vec<FieldColumn> {
+    // Most series of a wide read have nothing in the range: no map to build or drop.
+    if parts.is_empty() {
+        return parts;
+    }
     let mut by_name: BTreeMap<String, Vec<FieldColumn>> = BTreeMap::new();
     for p in parts {
         by_name.entry(p.name.clone()).or_default().push(p);

@@ -30,6 +30,17 @@ use crate::types::{FieldColumn, FieldType, Nanos, SeriesId, TimeRange};
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
+/// Below this many series per worker a raw read stays on the calling thread: spawning costs
+/// more than it saves.
+const PARALLEL_MIN_SERIES: usize = 4096;
+
+/// The cores reads may split across, asked once: the standard library reads cgroup files for
+/// it on every call.
+fn cores() -> usize {
+    static CORES: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
+    *CORES.get_or_init(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
+}
+
 /// A rollup read.
 #[derive(Debug, Clone)]
 pub struct RollupQuery<'a> {
@@ -403,7 +414,8 @@ impl Db {
             slots.sort_unstable();
             slots.dedup();
             let want: Vec<SeriesId> = slots.iter().map(|&s| ids[s]).collect();
-            let cols = self.read_raw(&view, &want, raw_fields, TimeRange::new(start, end), lww)?;
+            let range = TimeRange::new(start, end);
+            let cols = self.read_raw_parallel(&view, &want, raw_fields, range, lww)?;
             let cols: Vec<Vec<FieldColumn>> = cols
                 .into_iter()
                 .map(|c| with_points(c, q.fields, points, lww))
@@ -450,6 +462,40 @@ impl Db {
         }
     }
 
+    /// [`Db::read_raw`], with many series split across the cores: a raw edge of an unaligned
+    /// range touches every selected series (tens of thousands) for a few points each, and the
+    /// per-series decoding, not I/O, is what it costs.
+    fn read_raw_parallel(
+        &self,
+        view: &View,
+        ids: &[SeriesId],
+        fields: Option<&[&str]>,
+        range: TimeRange,
+        lww: bool,
+    ) -> Result<Vec<Vec<FieldColumn>>, EngineError> {
+        let workers = cores();
+        if workers < 2 || ids.len() < 2 * PARALLEL_MIN_SERIES {
+            return self.read_raw(view, ids, fields, range, lww);
+        }
+        let chunk = ids.len().div_ceil(workers).max(PARALLEL_MIN_SERIES);
+        let parts: Vec<Result<Vec<Vec<FieldColumn>>, EngineError>> = std::thread::scope(|s| {
+            let handles: Vec<_> = ids
+                .chunks(chunk)
+                .map(|part| s.spawn(move || self.read_raw(view, part, fields, range, lww)))
+                .collect();
+            handles
+                .into_iter()
+                // A worker's panic is a bug; it stays a panic here, as on one thread.
+                .map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
+                .collect()
+        });
+        let mut out = Vec::with_capacity(ids.len());
+        for p in parts {
+            out.extend(p?);
+        }
+        Ok(out)
+    }
+
     /// Raw points of `ids` (ascending) in `range` from segments and heads, merged per field
     /// (last-write-wins when `lww`); one entry per id.
     pub(super) fn read_raw(
@@ -469,8 +515,11 @@ impl Db {
             .iter()
             .filter(|s| range.overlaps(s.meta().min_ts, s.meta().max_ts))
         {
+            // Answers come in ascending id order, like `ids`: one forward walk maps them.
+            let mut slot = 0;
             for (id, cols) in seg.read_many(ids, fields, range)? {
-                if let Ok(slot) = ids.binary_search(&id) {
+                slot += ids[slot..].partition_point(|&x| x < id);
+                if ids.get(slot) == Some(&id) {
                     parts[slot].extend(cols);
                 }
             }
@@ -523,7 +572,7 @@ fn with_points(
     points: bool,
     lww: bool,
 ) -> Vec<FieldColumn> {
-    if !points {
+    if !points || cols.is_empty() {
         return cols;
     }
     let count = points_column(&cols, lww);

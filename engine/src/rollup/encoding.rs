@@ -7,6 +7,7 @@
 use super::distribution::EXACT_LIMIT;
 use super::sketch::{Sketch, StoreBins};
 use super::{Aggregate, Distribution, RelativeAccuracy, RollupBucket, RollupError};
+use crate::types::TimeRange;
 
 /// Tag byte of encoding version 1, the first byte of every encoded bucket list.
 pub const ENCODING_V1: u8 = 1;
@@ -136,16 +137,19 @@ fn put_ivarint(out: &mut Vec<u8>, v: i64) {
 
 /// Decodes what [`encode_buckets`] wrote. Never panics; refuses anything no encoder writes.
 pub fn decode_buckets(bytes: &[u8]) -> Result<Vec<RollupBucket>, RollupError> {
-    decode_buckets_where(bytes, |_| true).map(|(b, _)| b)
+    decode_buckets_in(bytes, TimeRange::ALL).map(|(b, _)| b)
 }
 
-/// Like [`decode_buckets`], but returns only the buckets whose start `keep` accepts. The others
-/// are still checked, not built: a read of one hour of a day's minute buckets allocates one
-/// hour's sketches. Also returns how many buckets the bytes hold.
-pub(crate) fn decode_buckets_where(
+/// Like [`decode_buckets`], but returns only the buckets starting in `range`. Buckets before it
+/// are checked, not built (a read of one hour of a day's minute buckets allocates one hour's
+/// sketches), and decoding stops at the first bucket starting at or after its end: starts
+/// ascend, as the writer lays them out (the caller checks the order of what it gets). Also
+/// returns how many buckets the bytes hold when decoding reached their end, `None` when it
+/// stopped early.
+pub(crate) fn decode_buckets_in(
     bytes: &[u8],
-    keep: impl Fn(i64) -> bool,
-) -> Result<(Vec<RollupBucket>, u64), RollupError> {
+    range: TimeRange,
+) -> Result<(Vec<RollupBucket>, Option<u64>), RollupError> {
     let mut r = Reader { buf: bytes, pos: 0 };
     let tag = r.u8("encoding tag")?;
     if tag != ENCODING_V1 {
@@ -166,8 +170,11 @@ pub(crate) fn decode_buckets_where(
             prev.wrapping_add(delta)
         };
         prev = start;
+        if start >= range.end {
+            return Ok((out, None));
+        }
         let agg = r.aggregate()?;
-        let wanted = keep(start);
+        let wanted = start >= range.start;
         let dist = r.distribution(&agg, header, wanted)?;
         if wanted {
             out.push(RollupBucket { start, agg, dist });
@@ -176,7 +183,7 @@ pub(crate) fn decode_buckets_where(
     if r.remaining() != 0 {
         return Err(r.corrupt("trailing bytes after the last bucket"));
     }
-    Ok((out, n))
+    Ok((out, Some(n)))
 }
 
 /// A bounds-checked cursor; errors carry the byte offset.

@@ -64,7 +64,7 @@ mod tests;
 
 pub use aggregate::Aggregate;
 pub use distribution::{exact_quantile, Distribution, RelativeAccuracy, EXACT_LIMIT};
-pub(crate) use encoding::decode_buckets_where;
+pub(crate) use encoding::decode_buckets_in;
 pub use encoding::{decode_buckets, encode_buckets, ENCODING_V1};
 pub use file::{
     EntryMode, RollupEntry, RollupFile, RollupFileError, RollupFileMeta, RollupFileWriter,

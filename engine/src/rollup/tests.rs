@@ -1,6 +1,7 @@
 //! Property and table tests of rollups against brute-force computations over the raw points.
 
 use super::*;
+use crate::types::TimeRange;
 use proptest::prelude::*;
 use std::collections::BTreeMap;
 
@@ -491,13 +492,20 @@ proptest! {
         let bytes = encode_buckets(&buckets);
         let all = decode_buckets(&bytes).unwrap();
         let pivot = all.get(cut.index(all.len().max(1))).map_or(0, |b| b.start);
-        let (some, n) = decode_buckets_where(&bytes, |s| s >= pivot).unwrap();
-        prop_assert_eq!(n, all.len() as u64);
-        let want: Vec<RollupBucket> = all.into_iter().filter(|b| b.start >= pivot).collect();
+        let (some, n) = decode_buckets_in(&bytes, TimeRange::new(pivot, i64::MAX)).unwrap();
+        prop_assert_eq!(n, Some(all.len() as u64));
+        let want: Vec<RollupBucket> = all.iter().filter(|b| b.start >= pivot).cloned().collect();
         assert_same_buckets(&some, &want);
+        // A range ending before the last bucket stops there, with exactly the buckets inside.
+        let end = all.last().map_or(0, |b| b.start);
+        let (inside, n) = decode_buckets_in(&bytes, TimeRange::new(pivot, end)).unwrap();
+        let want: Vec<RollupBucket> =
+            all.iter().filter(|b| b.start >= pivot && b.start < end).cloned().collect();
+        assert_same_buckets(&inside, &want);
+        prop_assert_eq!(n, if all.is_empty() { Some(0) } else { None });
         // Skipped buckets are still checked: truncations fail whatever is kept.
         for len in 0..bytes.len() {
-            prop_assert!(decode_buckets_where(&bytes[..len], |_| false).is_err());
+            prop_assert!(decode_buckets_in(&bytes[..len], TimeRange::new(i64::MAX, i64::MAX)).is_err());
         }
     }
 

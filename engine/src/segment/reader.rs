@@ -1,8 +1,10 @@
 //! Opens a segment (mmap or owned bytes), validates it completely, and reads series back.
 //!
 //! `open` checks checksums and every index entry up front, so reads only look data up. Blocks are
-//! decompressed on demand and kept in a small LRU cache shared by all readers of the segment;
-//! [`Segment::read_many`] walks series in block order so each block is decompressed once.
+//! decompressed on demand and, once [`Segment::with_cache`] gives one, kept in the database's
+//! shared [`BlockCache`] (bounded in bytes across every file, so a query touching two day
+//! partitions finds their blocks there again next time instead of thrashing a small per-file
+//! cache); [`Segment::read_many`] walks series in block order so each block is decompressed once.
 
 use super::format::{
     decode_series, ColLoc, Cursor, FieldEntry, Footer, IndexBounds, Layout, FOOTER_CRC_COVERS,
@@ -12,17 +14,15 @@ use super::{SegmentError, SegmentMeta};
 use crate::blockio::{
     decompress, parse_block_table, read_block, read_names, BlockInfo, HEADER_LEN,
 };
-use crate::codec::{decode_timestamps, decode_values};
+use crate::cache::BlockCache;
+use crate::codec::{decode_timestamps_before, decode_values};
 use crate::types::{ColumnValues, FieldColumn, FieldType, SeriesId, TimeRange};
 use memmap2::Mmap;
 use std::fmt;
 use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
-
-/// Decompressed bytes the block cache keeps per segment.
-const CACHE_BYTES: usize = 8 * 1024 * 1024;
+use std::sync::Arc;
 
 /// An open, validated segment file. Cheap to share behind an `Arc`; reads take `&self`.
 pub struct Segment {
@@ -38,7 +38,10 @@ pub struct Segment {
     slots: Vec<Slot>,
     /// Index entry times are in units of `2^time_shift` ns.
     time_shift: u8,
-    cache: Mutex<BlockCache>,
+    /// This file's key in `cache` (see `BlockCache::file_id`).
+    id: u64,
+    /// Where decompressed blocks are kept; `None`: each read decompresses what it uses.
+    cache: Option<Arc<BlockCache>>,
     /// Blocks decompressed so far (tests check that a walk decompresses each block once).
     pub(super) decompressed: AtomicU64,
 }
@@ -116,6 +119,12 @@ impl Segment {
         Segment::parse(path.into(), Backing::Shared(bytes.into()))
     }
 
+    /// Makes reads keep the blocks they decompress in `cache` and look there first.
+    pub fn with_cache(mut self, cache: Arc<BlockCache>) -> Self {
+        self.cache = Some(cache);
+        self
+    }
+
     /// The segment's metadata, from its footer.
     pub fn meta(&self) -> &SegmentMeta {
         &self.meta
@@ -175,12 +184,7 @@ impl Segment {
         fields: Option<&[&str]>,
         range: TimeRange,
     ) -> Result<Vec<(SeriesId, Vec<FieldColumn>)>, SegmentError> {
-        let mut found: Vec<usize> = series
-            .iter()
-            .filter_map(|s| self.slots.binary_search_by_key(&s.0, |x| x.id).ok())
-            .collect();
-        found.sort_unstable();
-        found.dedup();
+        let found = self.slots_of(series);
         let wanted = self.wanted_names(fields);
         let mut blocks = BlockHold::default();
         let mut scratch = Scratch::default();
@@ -193,6 +197,33 @@ impl Segment {
             }
         }
         Ok(out)
+    }
+
+    /// Indexes into `slots` of the series of `series` the segment holds, ascending, once each.
+    fn slots_of(&self, series: &[SeriesId]) -> Vec<usize> {
+        let sorted = series.windows(2).all(|w| w[0] < w[1]);
+        // Many sorted ids (an edge read of every series): one merge walk instead of a binary
+        // search each.
+        if sorted && series.len().saturating_mul(8) >= self.slots.len() {
+            let mut found = Vec::with_capacity(series.len().min(self.slots.len()));
+            let mut i = 0;
+            for s in series {
+                while i < self.slots.len() && self.slots[i].id < s.0 {
+                    i += 1;
+                }
+                if i < self.slots.len() && self.slots[i].id == s.0 {
+                    found.push(i);
+                }
+            }
+            return found;
+        }
+        let mut found: Vec<usize> = series
+            .iter()
+            .filter_map(|s| self.slots.binary_search_by_key(&s.0, |x| x.id).ok())
+            .collect();
+        found.sort_unstable();
+        found.dedup();
+        found
     }
 
     pub(super) fn slot(&self, series: SeriesId) -> Option<Slot> {
@@ -252,8 +283,14 @@ impl Segment {
         let mut layout = slot.layout;
         decode_series(&mut c, &mut layout, &bounds, &mut scratch.fields)
             .map_err(|what| self.corrupt(format!("series {}: {what}", slot.id)))?;
-        scratch.ts.clear();
+        // Timestamp buffers of the previous series are reused, not reallocated: an edge read
+        // walks tens of thousands of series for a handful of points each.
         scratch.ts.resize_with(scratch.fields.len(), || None);
+        for t in &mut scratch.ts {
+            if let Some((buf, _, _)) = t.take() {
+                scratch.spare.push(buf);
+            }
+        }
         let mut out = Vec::new();
         for i in 0..scratch.fields.len() {
             let f = scratch.fields[i];
@@ -266,19 +303,31 @@ impl Segment {
             let owner = f.ts_owner as usize;
             if scratch.ts[owner].is_none() {
                 let block = self.block(f.ts.block, blocks)?;
-                let mut ts = Vec::new();
-                decode_timestamps(col_bytes(&f.ts, &block), &mut ts).map_err(|e| {
-                    self.corrupt(format!("series {} field '{name}' timestamps: {e}", slot.id))
-                })?;
-                if ts.len() as u64 != f.points {
+                let mut ts = scratch.spare.pop().unwrap_or_default();
+                ts.clear();
+                // Sorted timestamps: decoding stops at the range's end.
+                let whole =
+                    decode_timestamps_before(col_bytes(&f.ts, &block), Some(range.end), &mut ts)
+                        .map_err(|e| {
+                            self.corrupt(format!(
+                                "series {} field '{name}' timestamps: {e}",
+                                slot.id
+                            ))
+                        })?;
+                let n = ts.len() as u64;
+                if (whole && n != f.points) || n > f.points {
                     return Err(self.corrupt(format!(
                         "series {} field '{name}': {} timestamps, the index says {}",
                         slot.id,
-                        ts.len(),
+                        if whole {
+                            n.to_string()
+                        } else {
+                            format!("at least {n}")
+                        },
                         f.points
                     )));
                 }
-                // Sorted timestamps make the range a slice; both ends come from binary search.
+                // Both ends of the range come from binary search.
                 let lo = ts.partition_point(|&t| t < range.start);
                 let hi = ts.partition_point(|&t| t < range.end).max(lo);
                 scratch.ts[owner] = Some((ts, lo, hi));
@@ -294,13 +343,13 @@ impl Segment {
             let values = decode_values(f.ty, col_bytes(&f.vals, &block)).map_err(|e| {
                 self.corrupt(format!("series {} field '{name}' values: {e}", slot.id))
             })?;
-            if values.len() != ts.len() || values.field_type() != f.ty {
+            if values.len() as u64 != f.points || values.field_type() != f.ty {
                 return Err(self.corrupt(format!(
                     "series {} field '{name}': {} values of type {}, the index says {} of type {}",
                     slot.id,
                     values.len(),
                     values.field_type(),
-                    ts.len(),
+                    f.points,
                     f.ty
                 )));
             }
@@ -318,22 +367,19 @@ impl Segment {
         if let Some(b) = hold.get(n) {
             return Ok(b);
         }
-        let cached = self.cache.lock().ok().and_then(|mut c| c.get(n));
-        let b = match cached {
-            Some(b) => b,
-            None => {
-                let raw = read_block(self.bytes.as_slice(), &self.blocks, n)
-                    .map_err(|e| self.corrupt(e))?;
-                self.decompressed.fetch_add(1, Ordering::Relaxed);
-                let b = Arc::new(raw);
-                if let Ok(mut c) = self.cache.lock() {
-                    c.insert(n, b.clone());
-                }
-                b
-            }
+        let b = match &self.cache {
+            Some(cache) => cache.get_or_load(self.id, n, || self.decompress(n))?,
+            None => Arc::new(self.decompress(n)?),
         };
         hold.put(n, b.clone());
         Ok(b)
+    }
+
+    fn decompress(&self, n: u32) -> Result<Vec<u8>, SegmentError> {
+        let raw =
+            read_block(self.bytes.as_slice(), &self.blocks, n).map_err(|e| self.corrupt(e))?;
+        self.decompressed.fetch_add(1, Ordering::Relaxed);
+        Ok(raw)
     }
 
     pub(super) fn bounds(&self) -> IndexBounds<'_> {
@@ -457,7 +503,8 @@ impl Segment {
             index,
             slots,
             time_shift,
-            cache: Mutex::new(BlockCache::default()),
+            id: BlockCache::file_id(),
+            cache: None,
             decompressed: AtomicU64::new(0),
         })
     }
@@ -562,6 +609,8 @@ fn slice_values(v: ColumnValues, lo: usize, hi: usize) -> ColumnValues {
 struct Scratch {
     fields: Vec<FieldEntry>,
     ts: Vec<Option<(Vec<i64>, usize, usize)>>,
+    /// Timestamp buffers of earlier series, for reuse.
+    spare: Vec<Vec<i64>>,
 }
 
 /// The last two blocks a call used, so a walk over neighbouring series neither locks the shared
@@ -584,38 +633,6 @@ impl BlockHold {
         if self.get(n).is_none() {
             self.recent[1] = self.recent[0].take();
             self.recent[0] = Some((n, b));
-        }
-    }
-}
-
-/// Most recently used decompressed blocks, up to [`CACHE_BYTES`].
-#[derive(Debug, Default)]
-struct BlockCache {
-    /// Most recent first.
-    entries: Vec<(u32, Arc<Vec<u8>>)>,
-    bytes: usize,
-}
-
-impl BlockCache {
-    fn get(&mut self, n: u32) -> Option<Arc<Vec<u8>>> {
-        let i = self.entries.iter().position(|(k, _)| *k == n)?;
-        let e = self.entries.remove(i);
-        let b = e.1.clone();
-        self.entries.insert(0, e);
-        Some(b)
-    }
-
-    fn insert(&mut self, n: u32, b: Arc<Vec<u8>>) {
-        if b.len() > CACHE_BYTES / 2 || self.entries.iter().any(|(k, _)| *k == n) {
-            return;
-        }
-        self.bytes += b.len();
-        self.entries.insert(0, (n, b));
-        while self.bytes > CACHE_BYTES {
-            match self.entries.pop() {
-                Some((_, old)) => self.bytes -= old.len(),
-                None => break,
-            }
         }
     }
 }

@@ -13,7 +13,7 @@ use super::{
 };
 use crate::blockio::read_block;
 use crate::cache::BlockCache;
-use crate::rollup::{decode_buckets_where, RollupBucket, Tier};
+use crate::rollup::{decode_buckets_in, RollupBucket, Tier};
 use crate::types::{SeriesId, TimeRange};
 use memmap2::Mmap;
 use std::fmt;
@@ -303,12 +303,14 @@ impl RollupFile {
         let bytes = block
             .get(start..start + e.len as usize)
             .ok_or_else(|| self.corrupt(format!("{}: entry outside its block", at())))?;
-        let (buckets, n) = decode_buckets_where(bytes, |s| range.contains(s))
+        let (buckets, n) = decode_buckets_in(bytes, range)
             .map_err(|err| self.corrupt(format!("{}: {err}", at())))?;
-        if n != e.buckets {
+        // A read that stopped at the range's end saw fewer buckets than the entry holds.
+        if n.is_some_and(|n| n != e.buckets) || buckets.len() as u64 > e.buckets {
             return Err(self.corrupt(format!(
-                "{}: {n} buckets, the index says {}",
+                "{}: {} buckets, the index says {}",
                 at(),
+                n.unwrap_or(buckets.len() as u64),
                 e.buckets
             )));
         }
