@@ -3,7 +3,8 @@
 //! Invariants (the byte layouts are in `docs/format.md` ("Column codecs")):
 //! - Every encoded column starts with one tag byte naming its variant, so later versions can add
 //!   variants and still read every old one. Tags are numbered per column type; tag 0 is the empty
-//!   column for every type.
+//!   column for every type, and tag 0x80 a column cut into chunks (`chunked.rs`) of plain
+//!   encodings, so a short range decodes only the chunks around it.
 //! - The encoder picks, per column, the variant that is smallest before zstd; the decoder accepts
 //!   exactly one encoding spanning the whole buffer and refuses trailing bytes.
 //! - Round trips are exact: timestamps and integers through wrapping arithmetic (any `i64`/`u64`,
@@ -21,6 +22,7 @@
 
 mod bits;
 mod boolean;
+mod chunked;
 mod float;
 mod integer;
 mod offsets;
@@ -33,7 +35,7 @@ mod robustness_tests;
 #[cfg(test)]
 mod size_tests;
 
-use crate::types::{ColumnValues, FieldType, Nanos};
+use crate::types::{ColumnValues, FieldType, Nanos, TimeRange};
 use thiserror::Error;
 
 /// Most values a constant, run or run-length column may expand to on decoding (4 Mi values).
@@ -82,24 +84,90 @@ pub fn encode_timestamps(ts: &[Nanos], out: &mut Vec<u8>) {
     timestamp::encode(ts, out);
 }
 
-/// Decodes a buffer written by [`encode_timestamps`] (exactly that, no more), appending to `out`.
+/// Decodes a buffer written by [`encode_timestamps`] or [`encode_timestamps_chunked`] (exactly
+/// that, no more), appending to `out`.
 ///
 /// On error `out` may hold part of the column.
 pub fn decode_timestamps(buf: &[u8], out: &mut Vec<Nanos>) -> Result<(), CodecError> {
-    timestamp::decode(buf, out)
+    if buf.first() != Some(&chunked::TAG_CHUNKED) {
+        return timestamp::decode(buf, out);
+    }
+    for c in chunked::chunks(buf, true)? {
+        let before = out.len();
+        timestamp::decode(&buf[c.bytes.clone()], out)?;
+        check_chunk_len(out.len() - before, &c)?;
+    }
+    Ok(())
 }
 
-/// Decodes a column written by [`encode_timestamps`] from timestamps sorted ascending only as
-/// far as `end` needs: appends every timestamp before `end` and at most one more, and returns
-/// whether the whole column was decoded (only then are its trailing bytes checked). A read of
-/// a short range early in a long column stops there instead of decoding the rest. `None`
-/// decodes everything, like [`decode_timestamps`].
-pub fn decode_timestamps_before(
+/// Points per chunk the segment writer cuts long columns into: small enough that a short range
+/// decodes a few thousand values at most, large enough that chunk headers cost about 1%.
+pub const CHUNK_POINTS: usize = 1024;
+
+/// Appends `ts` encoded in chunks of `chunk` points when there are more and they are sorted
+/// ascending (the segment writer's columns), else as [`encode_timestamps`] does. A chunked
+/// column lets [`decode_timestamps_in`] decode only the chunks around a range.
+pub fn encode_timestamps_chunked(ts: &[Nanos], chunk: usize, out: &mut Vec<u8>) {
+    if ts.len() <= chunk.max(1) || ts.windows(2).any(|w| w[0] > w[1]) {
+        return timestamp::encode(ts, out);
+    }
+    chunked::encode(ts.len(), chunk, Some(ts), out, |r, b| {
+        timestamp::encode(&ts[r], b)
+    });
+}
+
+/// Where the timestamps [`decode_timestamps_in`] returned sit in their column.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Window {
+    /// Index in the column of the first timestamp returned.
+    pub first: usize,
+    /// Whether the decode reached the column's end (only then are the last chunk's trailing
+    /// bytes checked).
+    pub to_end: bool,
+}
+
+/// Decodes from a column sorted ascending only what a read of `range` needs: the chunks that
+/// can hold points in it (all of a plain column), stopping after the first timestamp at or past
+/// `range.end`. Appends a run of consecutive timestamps holding every one in `range`, and says
+/// where the run starts in the column.
+pub fn decode_timestamps_in(
     buf: &[u8],
-    end: Option<Nanos>,
+    range: TimeRange,
     out: &mut Vec<Nanos>,
-) -> Result<bool, CodecError> {
-    timestamp::decode_before(buf, end, out)
+) -> Result<Window, CodecError> {
+    if buf.first() != Some(&chunked::TAG_CHUNKED) {
+        let to_end = timestamp::decode_before(buf, Some(range.end), out)?;
+        return Ok(Window { first: 0, to_end });
+    }
+    let chunks = chunked::chunks(buf, true)?;
+    let pick = chunked::overlapping(&chunks, range);
+    let first = chunks.get(pick.start).map_or(0, |c| c.first_point);
+    for c in &chunks[pick.clone()] {
+        let before = out.len();
+        let whole = timestamp::decode_before(&buf[c.bytes.clone()], Some(range.end), out)?;
+        if !whole {
+            return Ok(Window {
+                first,
+                to_end: false,
+            });
+        }
+        check_chunk_len(out.len() - before, c)?;
+    }
+    Ok(Window {
+        first,
+        to_end: pick.end == chunks.len(),
+    })
+}
+
+/// A chunk decoded to a different number of points than its header gives is corrupt.
+fn check_chunk_len(got: usize, c: &chunked::Chunk) -> Result<(), CodecError> {
+    if got == c.points {
+        Ok(())
+    } else {
+        Err(CodecError::Invalid(
+            "chunk holds a different number of points than its header",
+        ))
+    }
 }
 
 /// Appends the encoding of `values` to `out`.
@@ -126,9 +194,61 @@ pub fn encode_values(values: &ColumnValues, out: &mut Vec<u8>) {
     }
 }
 
-/// Decodes a buffer written by [`encode_values`] (exactly that, no more) for a column of type
-/// `ty`.
+/// Appends `values` encoded in chunks of `chunk` points when there are more, else as
+/// [`encode_values`] does. The segment writer cuts a series' value columns where it cuts their
+/// timestamps (both by point count), so [`decode_values_in`] can decode the same chunks.
+pub fn encode_values_chunked(values: &ColumnValues, chunk: usize, out: &mut Vec<u8>) {
+    if values.len() <= chunk.max(1) {
+        return encode_values(values, out);
+    }
+    chunked::encode(values.len(), chunk, None, out, |r, b| {
+        encode_values(&values.slice(r), b)
+    });
+}
+
+/// Decodes a buffer written by [`encode_values`] or [`encode_values_chunked`] (exactly that, no
+/// more) for a column of type `ty`.
 pub fn decode_values(ty: FieldType, buf: &[u8]) -> Result<ColumnValues, CodecError> {
+    if buf.first() != Some(&chunked::TAG_CHUNKED) {
+        return decode_plain_values(ty, buf);
+    }
+    let chunks = chunked::chunks(buf, false)?;
+    decode_value_chunks(ty, buf, &chunks)
+}
+
+/// Decodes the values of the points `points` (indexes into the column) and the rest of the
+/// chunks holding them (all of a plain column). Returns them with the column index of the first.
+pub fn decode_values_in(
+    ty: FieldType,
+    buf: &[u8],
+    points: std::ops::Range<usize>,
+) -> Result<(ColumnValues, usize), CodecError> {
+    if buf.first() != Some(&chunked::TAG_CHUNKED) {
+        return Ok((decode_plain_values(ty, buf)?, 0));
+    }
+    let chunks = chunked::chunks(buf, false)?;
+    let pick = chunked::covering(&chunks, points);
+    let first = chunks.get(pick.start).map_or(0, |c| c.first_point);
+    Ok((decode_value_chunks(ty, buf, &chunks[pick])?, first))
+}
+
+/// The values of `chunks` of a chunked column, concatenated.
+fn decode_value_chunks(
+    ty: FieldType,
+    buf: &[u8],
+    chunks: &[chunked::Chunk],
+) -> Result<ColumnValues, CodecError> {
+    let mut out = ColumnValues::empty(ty);
+    for c in chunks {
+        let v = decode_plain_values(ty, &buf[c.bytes.clone()])?;
+        check_chunk_len(v.len(), c)?;
+        out.extend_from(&v);
+    }
+    Ok(out)
+}
+
+/// Decodes one plain (not chunked) value encoding of type `ty`.
+fn decode_plain_values(ty: FieldType, buf: &[u8]) -> Result<ColumnValues, CodecError> {
     Ok(match ty {
         FieldType::Float => ColumnValues::Float(float::decode(buf)?),
         FieldType::Integer => {

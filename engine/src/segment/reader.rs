@@ -15,7 +15,7 @@ use crate::blockio::{
     decompress, parse_block_table, read_block, read_names, BlockInfo, HEADER_LEN,
 };
 use crate::cache::BlockCache;
-use crate::codec::{decode_timestamps_before, decode_values};
+use crate::codec::{decode_timestamps_in, decode_values_in};
 use crate::types::{ColumnValues, FieldColumn, FieldType, SeriesId, TimeRange};
 use memmap2::Mmap;
 use std::fmt;
@@ -287,8 +287,8 @@ impl Segment {
         // walks tens of thousands of series for a handful of points each.
         scratch.ts.resize_with(scratch.fields.len(), || None);
         for t in &mut scratch.ts {
-            if let Some((buf, _, _)) = t.take() {
-                scratch.spare.push(buf);
+            if let Some(run) = t.take() {
+                scratch.spare.push(run.ts);
             }
         }
         let mut out = Vec::new();
@@ -300,54 +300,55 @@ impl Segment {
                 continue;
             }
             let name = &self.names[f.name as usize];
+            let corrupt =
+                |what: String| self.corrupt(format!("series {} field '{name}' {what}", slot.id));
             let owner = f.ts_owner as usize;
             if scratch.ts[owner].is_none() {
                 let block = self.block(f.ts.block, blocks)?;
                 let mut ts = scratch.spare.pop().unwrap_or_default();
                 ts.clear();
-                // Sorted timestamps: decoding stops at the range's end.
-                let whole =
-                    decode_timestamps_before(col_bytes(&f.ts, &block), Some(range.end), &mut ts)
-                        .map_err(|e| {
-                            self.corrupt(format!(
-                                "series {} field '{name}' timestamps: {e}",
-                                slot.id
-                            ))
-                        })?;
-                let n = ts.len() as u64;
-                if (whole && n != f.points) || n > f.points {
-                    return Err(self.corrupt(format!(
-                        "series {} field '{name}': {} timestamps, the index says {}",
-                        slot.id,
-                        if whole {
-                            n.to_string()
-                        } else {
-                            format!("at least {n}")
-                        },
+                // Sorted timestamps: only the chunks around the range are decoded, and decoding
+                // stops at its end.
+                let w = decode_timestamps_in(col_bytes(&f.ts, &block), range, &mut ts)
+                    .map_err(|e| corrupt(format!("timestamps: {e}")))?;
+                let end = (w.first + ts.len()) as u64;
+                if (w.to_end && end != f.points) || end > f.points {
+                    return Err(corrupt(format!(
+                        "holds {end} timestamps, the index says {}",
                         f.points
                     )));
                 }
-                // Both ends of the range come from binary search.
+                // Both ends of the range come from binary search, then count from the column's
+                // start.
                 let lo = ts.partition_point(|&t| t < range.start);
                 let hi = ts.partition_point(|&t| t < range.end).max(lo);
-                scratch.ts[owner] = Some((ts, lo, hi));
+                scratch.ts[owner] = Some(TsRun {
+                    ts,
+                    base: w.first,
+                    lo,
+                    hi,
+                });
             }
-            let Some((ts, lo, hi)) = &scratch.ts[owner] else {
+            let Some(TsRun { ts, base, lo, hi }) = &scratch.ts[owner] else {
                 continue;
             };
-            let (lo, hi) = (*lo, *hi);
+            let (base, lo, hi) = (*base, *lo, *hi);
             if lo == hi {
                 continue;
             }
+            let (col_lo, col_hi) = (base + lo, base + hi);
             let block = self.block(f.vals.block, blocks)?;
-            let values = decode_values(f.ty, col_bytes(&f.vals, &block)).map_err(|e| {
-                self.corrupt(format!("series {} field '{name}' values: {e}", slot.id))
-            })?;
-            if values.len() as u64 != f.points || values.field_type() != f.ty {
-                return Err(self.corrupt(format!(
-                    "series {} field '{name}': {} values of type {}, the index says {} of type {}",
-                    slot.id,
-                    values.len(),
+            let (values, first) =
+                decode_values_in(f.ty, col_bytes(&f.vals, &block), col_lo..col_hi)
+                    .map_err(|e| corrupt(format!("values: {e}")))?;
+            if first > col_lo
+                || first + values.len() < col_hi
+                || first as u64 + values.len() as u64 > f.points
+                || values.field_type() != f.ty
+            {
+                return Err(corrupt(format!(
+                    "values {first}..{} of type {} do not cover points {col_lo}..{col_hi} of {} of type {}",
+                    first + values.len(),
                     values.field_type(),
                     f.points,
                     f.ty
@@ -356,7 +357,7 @@ impl Segment {
             out.push(FieldColumn {
                 name: name.clone(),
                 ts: ts[lo..hi].to_vec(),
-                values: slice_values(values, lo, hi),
+                values: slice_values(values, col_lo - first, col_hi - first),
             });
         }
         Ok(out)
@@ -608,9 +609,19 @@ fn slice_values(v: ColumnValues, lo: usize, hi: usize) -> ColumnValues {
 #[derive(Default)]
 struct Scratch {
     fields: Vec<FieldEntry>,
-    ts: Vec<Option<(Vec<i64>, usize, usize)>>,
+    /// Per timestamp-owning field of the series, once decoded.
+    ts: Vec<Option<TsRun>>,
     /// Timestamp buffers of earlier series, for reuse.
     spare: Vec<Vec<i64>>,
+}
+
+/// Timestamps decoded from one column: `ts` are its points `base..base + ts.len()`, and
+/// `ts[lo..hi]` the ones in the read's range.
+struct TsRun {
+    ts: Vec<i64>,
+    base: usize,
+    lo: usize,
+    hi: usize,
 }
 
 /// The last two blocks a call used, so a walk over neighbouring series neither locks the shared

@@ -77,8 +77,21 @@ type Expected = Vec<(SeriesId, Vec<FieldColumn>)>;
 /// Many series with a mix of types; most share one timestamp column across fields, some have a
 /// field with timestamps of its own. Fields are added in scrambled order.
 fn build(seed: u64, series: u32, block_size: usize, path: &Path) -> (SegmentMeta, u64, Expected) {
+    build_chunked(seed, series, block_size, crate::codec::CHUNK_POINTS, path)
+}
+
+/// [`build`] with columns cut into chunks of `chunk` points.
+fn build_chunked(
+    seed: u64,
+    series: u32,
+    block_size: usize,
+    chunk: usize,
+    path: &Path,
+) -> (SegmentMeta, u64, Expected) {
     let mut rng = Rng(seed | 1);
-    let mut w = SegmentWriter::new(42, partition(), 3).with_block_size(block_size);
+    let mut w = SegmentWriter::new(42, partition(), 3)
+        .with_block_size(block_size)
+        .with_chunk_points(chunk);
     let mut expected = Vec::new();
     for s in 0..series {
         let id = SeriesId(s * 3 + 1);
@@ -235,6 +248,52 @@ fn range_filtering_keeps_exactly_the_points_inside() {
         .unwrap();
     assert!(got.iter().all(|c| c.ts.iter().all(|&x| x == t)));
     assert!(got.iter().any(|c| !c.ts.is_empty()));
+}
+
+#[test]
+fn chunked_columns_read_back_exactly_over_every_range() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("seg.tseg");
+    // Chunks of 3 points: most columns (1 to 40 points) are cut, many ranges fall on cuts.
+    let (_, _, expected) = build_chunked(19, 120, 4096, 3, &path);
+    let seg = Segment::open(&path).unwrap();
+    let mut rng = Rng(99);
+    let mut ranges = vec![TimeRange::ALL, TimeRange::new(0, DAY / 2)];
+    for (_, cols) in expected.iter().take(40) {
+        let ts = &cols[0].ts;
+        let a = ts[rng.below(ts.len() as u64) as usize];
+        let b = ts[rng.below(ts.len() as u64) as usize];
+        ranges.push(TimeRange::new(a.min(b), a.max(b)));
+        ranges.push(TimeRange::new(a, a + 1));
+        ranges.push(TimeRange::new(a + 1, a.max(b) + 1));
+    }
+    for &range in &ranges {
+        for (id, cols) in &expected {
+            let want: Vec<FieldColumn> = cols.iter().filter_map(|c| filter(c, range)).collect();
+            let got = seg.read(*id, None, range).unwrap();
+            assert!(same(&got, &want), "series {id} range {range:?}");
+        }
+        let ids: Vec<SeriesId> = expected.iter().map(|(id, _)| *id).collect();
+        let many = seg.read_many(&ids, Some(&["f1", "f3"]), range).unwrap();
+        for (id, got) in many {
+            let cols = &expected.iter().find(|(i, _)| *i == id).unwrap().1;
+            let want: Vec<FieldColumn> = cols
+                .iter()
+                .filter(|c| c.name == "f1" || c.name == "f3")
+                .filter_map(|c| filter(c, range))
+                .collect();
+            assert!(same(&got, &want), "read_many series {id} range {range:?}");
+        }
+    }
+    // The same data unchunked reads the same.
+    let plain_path = dir.path().join("plain.tseg");
+    build_chunked(19, 120, 4096, usize::MAX, &plain_path);
+    let plain = Segment::open(&plain_path).unwrap();
+    for (id, _) in &expected {
+        let a = seg.read(*id, None, TimeRange::ALL).unwrap();
+        let b = plain.read(*id, None, TimeRange::ALL).unwrap();
+        assert!(same(&a, &b));
+    }
 }
 
 #[test]

@@ -8,7 +8,7 @@
 use super::format::{encode_header, encode_series, time_shift, ColLoc, FieldEntry, Footer, Layout};
 use super::{SegmentError, SegmentMeta, DEFAULT_BLOCK_SIZE};
 use crate::blockio::{put_names, BlockInfo, HEADER_LEN, MAX_RAW_LEN};
-use crate::codec::{encode_timestamps, encode_values};
+use crate::codec::{encode_timestamps_chunked, encode_values_chunked, CHUNK_POINTS};
 use crate::fsutil::write_atomic_with;
 use crate::types::{ColumnValues, FieldType, SeriesId, TimeRange};
 use std::collections::HashMap;
@@ -31,6 +31,8 @@ pub struct SegmentWriter {
     partition: TimeRange,
     zstd_level: i32,
     block_size: usize,
+    /// Points per chunk of a long column (see `codec::CHUNK_POINTS`).
+    chunk_points: usize,
     compressor: Option<zstd::bulk::Compressor<'static>>,
     /// Header and compressed blocks written so far.
     data: Vec<u8>,
@@ -55,7 +57,8 @@ struct PendingField {
     name: String,
     ty: FieldType,
     ts: Vec<i64>,
-    values: Vec<u8>,
+    /// Encoded when the series is complete: value chunks follow the timestamp owner's.
+    values: ColumnValues,
 }
 
 impl fmt::Debug for SegmentWriter {
@@ -82,6 +85,7 @@ impl SegmentWriter {
             partition,
             zstd_level,
             block_size: DEFAULT_BLOCK_SIZE,
+            chunk_points: CHUNK_POINTS,
             compressor: None,
             data,
             blocks: Vec::new(),
@@ -101,6 +105,13 @@ impl SegmentWriter {
     /// Sets the uncompressed size blocks are cut at (default [`DEFAULT_BLOCK_SIZE`]; at least 1).
     pub fn with_block_size(mut self, bytes: usize) -> Self {
         self.block_size = bytes.max(1);
+        self
+    }
+
+    /// Sets the points per chunk long columns are cut into (default `codec::CHUNK_POINTS`; at
+    /// least 1), so tests can make chunks with few points.
+    pub fn with_chunk_points(mut self, points: usize) -> Self {
+        self.chunk_points = points.max(1);
         self
     }
 
@@ -162,13 +173,11 @@ impl SegmentWriter {
         if fields.iter().any(|f| f.name == field) {
             return Err(bad("field added twice to the same series".to_owned()));
         }
-        let mut enc = Vec::new();
-        encode_values(values, &mut enc);
         fields.push(PendingField {
             name: field.to_owned(),
             ty: values.field_type(),
             ts: ts.to_vec(),
-            values: enc,
+            values: values.clone(),
         });
         Ok(())
     }
@@ -274,15 +283,21 @@ impl SegmentWriter {
         let owners: Vec<usize> = (0..fields.len())
             .map(|i| (0..i).find(|&j| fields[j].ts == fields[i].ts).unwrap_or(i))
             .collect();
+        // Equal timestamps mean equal lengths, so a field's value chunks line up with its
+        // owner's timestamp chunks.
         let mut ts_bufs: Vec<Vec<u8>> = Vec::with_capacity(fields.len());
+        let mut val_bufs: Vec<Vec<u8>> = Vec::with_capacity(fields.len());
         let mut total = 0usize;
         for (i, f) in fields.iter().enumerate() {
             let mut buf = Vec::new();
             if owners[i] == i {
-                encode_timestamps(&f.ts, &mut buf);
+                encode_timestamps_chunked(&f.ts, self.chunk_points, &mut buf);
             }
-            total += buf.len() + f.values.len();
+            let mut vals = Vec::new();
+            encode_values_chunked(&f.values, self.chunk_points, &mut vals);
+            total += buf.len() + vals.len();
             ts_bufs.push(buf);
+            val_bufs.push(vals);
         }
         // Keep a series in one block when it fits in one.
         if !self.block.is_empty() && self.block.len() + total > self.block_size {
@@ -290,7 +305,7 @@ impl SegmentWriter {
         }
         let start = self.fields.len();
         for (i, f) in fields.iter().enumerate() {
-            let pair = ts_bufs[i].len() + f.values.len();
+            let pair = ts_bufs[i].len() + val_bufs[i].len();
             if pair > MAX_RAW_LEN {
                 return Err(SegmentError::TooLarge(format!(
                     "series {id} field '{}' encodes to {pair} bytes, over 4 GiB",
@@ -309,7 +324,7 @@ impl SegmentWriter {
             } else {
                 self.fields[start + owner].ts
             };
-            let vals = self.append(&f.values);
+            let vals = self.append(&val_bufs[i]);
             self.values += f.ts.len() as u64;
             self.min_ts = self.min_ts.min(first);
             self.max_ts = self.max_ts.max(last);
