@@ -35,5 +35,6 @@ pub use options::{MeasurementKind, Options, SyncPolicy};
 pub use retention::{Keep, Level, Retention, RetentionLayers, RetentionPolicy};
 pub use selector::{Selector, TagPredicate};
 pub use types::{
-    ColumnValues, FieldColumn, FieldType, FieldValue, FieldValueRef, Nanos, SeriesId, TimeRange,
+    ColumnPiece, ColumnValues, FieldColumn, FieldType, FieldValue, FieldValueRef, Nanos, SeriesId,
+    TimeRange,
 };

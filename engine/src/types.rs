@@ -368,3 +368,16 @@ mod tests {
         assert_eq!(ev.values, ColumnValues::Integer(vec![10, 11, 20, 30, 31]));
     }
 }
+
+/// Some points of one stored column, lent to a scan's visitor ([`crate::Db::scan_field`]):
+/// `values` at `rows`, and their timestamps when the scan decoded them (`ts[i]` belongs to
+/// `values[rows.start + i]`).
+#[derive(Debug, Clone)]
+pub struct ColumnPiece<'a> {
+    /// Timestamps of the rows, ascending; `None` when the scan had no need to decode them.
+    pub ts: Option<&'a [Nanos]>,
+    /// Decoded values, of which `rows` are the points visited.
+    pub values: &'a ColumnValues,
+    /// Which of `values` are visited.
+    pub rows: std::ops::Range<usize>,
+}

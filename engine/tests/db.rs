@@ -438,3 +438,144 @@ fn retention_hides_expired_points_at_once_and_compaction_removes_them() {
     );
     assert_eq!(ints(&db, "other", "v").len(), 1);
 }
+
+/// One sorted list per series.
+type PerSeries<T> = Vec<Vec<T>>;
+
+/// Per series: the sorted (timestamp, value) pairs of `field` that `scan_field` visits (from
+/// the pieces that carry timestamps), and all the values it visits, sorted.
+fn scanned(
+    db: &Db,
+    m: &str,
+    field: &str,
+    range: TimeRange,
+    need_ts: bool,
+) -> (PerSeries<(i64, i64)>, PerSeries<i64>) {
+    let ids: Vec<_> = db
+        .series(&Selector::measurement(m))
+        .iter()
+        .map(|s| s.id)
+        .collect();
+    let mut with_ts = vec![Vec::new(); ids.len()];
+    let mut values = vec![Vec::new(); ids.len()];
+    db.scan_field(m, &ids, range, field, need_ts, |i, piece| {
+        let ColumnValues::Integer(v) = piece.values else {
+            panic!("integer field")
+        };
+        let v = &v[piece.rows.clone()];
+        values[i].extend_from_slice(v);
+        match piece.ts {
+            Some(ts) => {
+                assert_eq!(ts.len(), v.len());
+                with_ts[i].extend(ts.iter().copied().zip(v.iter().copied()));
+            }
+            None => assert!(!need_ts, "timestamps were asked for"),
+        }
+    })
+    .unwrap();
+    for v in &mut with_ts {
+        v.sort_unstable();
+    }
+    for v in &mut values {
+        v.sort_unstable();
+    }
+    (with_ts, values)
+}
+
+#[test]
+fn scan_field_visits_every_live_point_once_across_segments_and_heads() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = Db::open(dir.path(), opts()).unwrap();
+    let mut x = 7u64;
+    let mut next = |n: u64| {
+        x = x
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        (x >> 33) % n
+    };
+    let keys = ["a", "b", "c", "d"];
+    const DAY: i64 = 86_400_000_000_000;
+    for round in 0..4 {
+        let mut pts: Vec<(String, i64, i64)> = Vec::new();
+        for _ in 0..3000 {
+            let k = keys[next(4) as usize].to_owned();
+            // Three days, whole seconds so metric overwrites happen.
+            let ts = (next(3 * 86_400) as i64) * 1_000_000_000;
+            pts.push((k, ts, next(1000) as i64 - 200));
+        }
+        for m in ["requests", "cost"] {
+            let batch_pts: Vec<Pt<'_>> = pts
+                .iter()
+                .map(|(k, ts, v)| {
+                    let tags: &[(&str, &str)] = match k.as_str() {
+                        "a" => &[("k", "a")],
+                        "b" => &[("k", "b")],
+                        "c" => &[("k", "c")],
+                        _ => &[("k", "d")],
+                    };
+                    (m, tags, "n", FieldValueRef::Integer(*v), *ts)
+                })
+                .collect();
+            db.write(batch(&batch_pts)).unwrap();
+        }
+        // The last round stays in the head.
+        if round < 3 {
+            db.flush().unwrap();
+        }
+    }
+    let ranges = [
+        TimeRange::ALL,
+        TimeRange::new(0, DAY),
+        TimeRange::new(DAY / 3, 2 * DAY + 77),
+        TimeRange::new(5 * DAY, 6 * DAY),
+    ];
+    for m in ["requests", "cost"] {
+        let ids: Vec<_> = db
+            .series(&Selector::measurement(m))
+            .iter()
+            .map(|s| s.id)
+            .collect();
+        for range in ranges {
+            let want: Vec<Vec<(i64, i64)>> = db
+                .read_series(m, &ids, range, Some(&["n"]))
+                .unwrap()
+                .into_iter()
+                .map(|cols| {
+                    let mut v: Vec<(i64, i64)> = cols
+                        .into_iter()
+                        .flat_map(|c| match c.values {
+                            ColumnValues::Integer(v) => c.ts.into_iter().zip(v).collect(),
+                            _ => Vec::new(),
+                        })
+                        .collect();
+                    v.sort_unstable();
+                    v
+                })
+                .collect();
+            let (with_ts, _) = scanned(&db, m, "n", range, true);
+            assert_eq!(with_ts, want, "{m} {range:?} with timestamps");
+            let (_, values) = scanned(&db, m, "n", range, false);
+            let want_values: Vec<Vec<i64>> = want
+                .iter()
+                .map(|s| {
+                    let mut v: Vec<i64> = s.iter().map(|p| p.1).collect();
+                    v.sort_unstable();
+                    v
+                })
+                .collect();
+            assert_eq!(values, want_values, "{m} {range:?} values only");
+        }
+    }
+    // Unknown fields visit nothing; unsorted ids are refused.
+    let (_, none) = scanned(&db, "requests", "nope", TimeRange::ALL, false);
+    assert!(none.iter().all(Vec::is_empty));
+    let ids: Vec<_> = db
+        .series(&Selector::measurement("requests"))
+        .iter()
+        .rev()
+        .map(|s| s.id)
+        .collect();
+    assert!(db
+        .scan_field("requests", &ids, TimeRange::ALL, "n", false, |_, _| {})
+        .is_err());
+}

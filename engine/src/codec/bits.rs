@@ -58,6 +58,17 @@ impl<'a> BitWriter<'a> {
     }
 }
 
+/// The 64 bits of `buf` from bit `pos` on, when eight whole bytes are there to load (the low
+/// `pos % 8` bits are zero): the decoders' fast path, which needs no tail handling.
+#[inline]
+pub(crate) fn window(buf: &[u8], pos: usize) -> Option<u64> {
+    let byte = pos >> 3;
+    let word = buf.get(byte..byte + 8)?;
+    let mut a = [0u8; 8];
+    a.copy_from_slice(word);
+    Some(u64::from_be_bytes(a) << (pos & 7))
+}
+
 /// Reads bits written by [`BitWriter`].
 #[derive(Debug)]
 pub(crate) struct BitReader<'a> {
@@ -70,6 +81,19 @@ impl<'a> BitReader<'a> {
     /// A reader at the first bit of `buf`.
     pub(crate) fn new(buf: &'a [u8]) -> Self {
         BitReader { buf, pos: 0 }
+    }
+
+    /// A reader at bit `pos` of `buf` (not past its end).
+    pub(crate) fn at(buf: &'a [u8], pos: usize) -> Self {
+        BitReader {
+            buf,
+            pos: pos.min(buf.len() * 8),
+        }
+    }
+
+    /// The next bit to read.
+    pub(crate) fn position(&self) -> usize {
+        self.pos
     }
 
     /// Bits not read yet.

@@ -167,8 +167,26 @@ pub(crate) fn decode_while(
             if (n as u128) * u128::from(width) > (stream.len() as u128) * 8 {
                 return Err(CodecError::Truncated("packed values"));
             }
-            let mut bits = BitReader::new(stream);
-            for i in 1..=n {
+            // Fast path: whole 8-byte windows, no per-value bounds or tail handling (the
+            // length check above vouches for all n values; 57 bits fit any window).
+            let mut pos = 0usize;
+            let mut i = 0usize;
+            if width <= 57 {
+                let shift = 64 - width;
+                while i < n {
+                    let Some(w) = super::bits::window(stream, pos) else {
+                        break;
+                    };
+                    i += 1;
+                    pos += width as usize;
+                    if !f(w >> shift) && i < n {
+                        return Ok(false);
+                    }
+                }
+            }
+            let mut bits = BitReader::at(stream, pos);
+            while i < n {
+                i += 1;
                 if !f(bits.read(width)?) && i < n {
                     return Ok(false);
                 }
@@ -185,18 +203,37 @@ pub(crate) fn decode_while(
             if n > stream.len().saturating_mul(8) {
                 return Err(CodecError::Truncated("Rice-coded values"));
             }
-            let mut bits = BitReader::new(stream);
+            // Fast path: a value whose quotient and remainder lie in one 8-byte window is read
+            // from it directly; the others (escapes, the last bytes) through the checked reader.
+            let low = |w: u64, at: u32| if k == 0 { 0 } else { (w << at) >> (64 - k) };
+            let mut pos = 0usize;
             for i in 1..=n {
-                let q = bits.unary(RICE_ESCAPE)?;
-                let v = if q < RICE_ESCAPE {
-                    (u64::from(q) << k) | bits.read(k)?
-                } else {
-                    bits.read(escape_width)?
+                let fast = super::bits::window(stream, pos).and_then(|w| {
+                    let q = w.leading_zeros();
+                    (q < RICE_ESCAPE && q + 1 + k <= 57).then(|| (q, low(w, q + 1)))
+                });
+                let v = match fast {
+                    Some((q, rem)) => {
+                        pos += (q + 1 + k) as usize;
+                        (u64::from(q) << k) | rem
+                    }
+                    None => {
+                        let mut bits = BitReader::at(stream, pos);
+                        let q = bits.unary(RICE_ESCAPE)?;
+                        let v = if q < RICE_ESCAPE {
+                            (u64::from(q) << k) | bits.read(k)?
+                        } else {
+                            bits.read(escape_width)?
+                        };
+                        pos = bits.position();
+                        v
+                    }
                 };
                 if !f(v) && i < n {
                     return Ok(false);
                 }
             }
+            let mut bits = BitReader::at(stream, pos);
             bits.finish()?;
         }
         _ => return Err(CodecError::Invalid("unknown offset layout")),

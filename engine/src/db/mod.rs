@@ -55,6 +55,7 @@ pub mod compact;
 mod flush;
 mod rollup_build;
 mod rollups;
+mod scan;
 
 pub use compact::CompactReport;
 pub use rollups::{plan, FieldRollup, GroupRollup, RollupAnswer, RollupQuery, Source};

@@ -15,8 +15,8 @@ use crate::blockio::{
     decompress, parse_block_table, read_block, read_names, BlockInfo, HEADER_LEN,
 };
 use crate::cache::BlockCache;
-use crate::codec::{decode_timestamps_in, decode_values_in};
-use crate::types::{ColumnValues, FieldColumn, FieldType, SeriesId, TimeRange};
+use crate::codec::{decode_timestamps_in, decode_values, decode_values_in};
+use crate::types::{ColumnPiece, ColumnValues, FieldColumn, FieldType, SeriesId, TimeRange};
 use memmap2::Mmap;
 use std::fmt;
 use std::fs::File;
@@ -197,6 +197,105 @@ impl Segment {
             }
         }
         Ok(out)
+    }
+
+    /// Visits the values of `field` of each of `series` in `range`, without copying them into
+    /// per-series columns: `visit` gets the series and a [`ColumnPiece`]. When `need_ts` is
+    /// false and a column lies wholly inside the range, its timestamps are not decoded at all
+    /// (a sum over whole partitions decodes values only). Columns of other types than the
+    /// index records are impossible (the index is checked at open).
+    pub fn scan_field(
+        &self,
+        series: &[SeriesId],
+        field: &str,
+        range: TimeRange,
+        need_ts: bool,
+        mut visit: impl FnMut(SeriesId, ColumnPiece<'_>),
+    ) -> Result<(), SegmentError> {
+        let Ok(name) = self.names.binary_search_by(|n| n.as_str().cmp(field)) else {
+            return Ok(());
+        };
+        let name = name as u32;
+        let bounds = self.bounds();
+        let mut blocks = BlockHold::default();
+        let mut fields = Vec::new();
+        let mut ts = Vec::new();
+        for i in self.slots_of(series) {
+            let slot = self.slots[i];
+            let mut c = Cursor::at(&self.index, slot.entry as usize);
+            let mut layout = slot.layout;
+            decode_series(&mut c, &mut layout, &bounds, &mut fields)
+                .map_err(|what| self.corrupt(format!("series {}: {what}", slot.id)))?;
+            let Some(f) = fields.iter().find(|f| f.name == name).copied() else {
+                continue;
+            };
+            if !range.overlaps(f.min_ts, f.max_ts) {
+                continue;
+            }
+            let corrupt =
+                |what: String| self.corrupt(format!("series {} field '{field}' {what}", slot.id));
+            let id = SeriesId(slot.id);
+            let inside = range.start <= f.min_ts && f.max_ts < range.end;
+            let vals_block = self.block(f.vals.block, &mut blocks)?;
+            if inside && !need_ts {
+                let values = decode_values(f.ty, col_bytes(&f.vals, &vals_block))
+                    .map_err(|e| corrupt(format!("values: {e}")))?;
+                if values.len() as u64 != f.points || values.field_type() != f.ty {
+                    return Err(corrupt(format!(
+                        "holds {} values of type {}, the index says {} of type {}",
+                        values.len(),
+                        values.field_type(),
+                        f.points,
+                        f.ty
+                    )));
+                }
+                let rows = 0..values.len();
+                visit(
+                    id,
+                    ColumnPiece {
+                        ts: None,
+                        values: &values,
+                        rows,
+                    },
+                );
+                continue;
+            }
+            let ts_block = self.block(f.ts.block, &mut blocks)?;
+            ts.clear();
+            let w = decode_timestamps_in(col_bytes(&f.ts, &ts_block), range, &mut ts)
+                .map_err(|e| corrupt(format!("timestamps: {e}")))?;
+            let end = (w.first + ts.len()) as u64;
+            if (w.to_end && end != f.points) || end > f.points {
+                return Err(corrupt(format!(
+                    "holds {end} timestamps, the index says {}",
+                    f.points
+                )));
+            }
+            let lo = ts.partition_point(|&t| t < range.start);
+            let hi = ts.partition_point(|&t| t < range.end).max(lo);
+            if lo == hi {
+                continue;
+            }
+            let (col_lo, col_hi) = (w.first + lo, w.first + hi);
+            let (values, first) =
+                decode_values_in(f.ty, col_bytes(&f.vals, &vals_block), col_lo..col_hi)
+                    .map_err(|e| corrupt(format!("values: {e}")))?;
+            if first > col_lo || first + values.len() < col_hi || values.field_type() != f.ty {
+                return Err(corrupt(format!(
+                    "values {first}..{} do not cover points {col_lo}..{col_hi}",
+                    first + values.len()
+                )));
+            }
+            visit(
+                id,
+                ColumnPiece {
+                    ts: Some(&ts[lo..hi]),
+                    values: &values,
+                    rows: col_lo - first..col_hi - first,
+                },
+            );
+        }
+        Ok(())
     }
 
     /// Indexes into `slots` of the series of `series` the segment holds, ascending, once each.

@@ -5,7 +5,9 @@
 use super::plan::AggFunc;
 use super::scalar::Scalar;
 use std::collections::HashSet;
+use std::ops::Range;
 use tally_engine::rollup::{Aggregate, Distribution, RollupBucket};
+use tally_engine::ColumnValues;
 
 /// The running state of one aggregate in one group.
 #[derive(Debug, Clone)]
@@ -152,6 +154,75 @@ impl AggState {
             }
             AggState::Dist(_) => {}
             AggState::Rate(r) => *r += v.as_f64().unwrap_or(0.0),
+        }
+        0
+    }
+
+    /// Folds the values `rows` of a stored column, as [`AggState::push`] would one by one (same
+    /// order, same arithmetic), without building a [`Scalar`] per value where the type allows.
+    /// For the aggregates a column scan serves (count, sum, mean, min, max, quantiles); others
+    /// take the one-by-one path with a zero timestamp. Returns the bytes the state grew by.
+    pub(crate) fn push_column(&mut self, values: &ColumnValues, rows: Range<usize>) -> usize {
+        if rows.is_empty() {
+            return 0;
+        }
+        match (self, values) {
+            (AggState::Count(n), _) => *n += rows.len() as u64,
+            (
+                AggState::Sum {
+                    float,
+                    all_int,
+                    any,
+                    ..
+                },
+                ColumnValues::Float(v),
+            ) => {
+                *any = true;
+                *all_int = false;
+                for &x in &v[rows] {
+                    *float += x;
+                }
+            }
+            (
+                AggState::Sum {
+                    int, float, any, ..
+                },
+                ColumnValues::Integer(v),
+            ) => {
+                *any = true;
+                for &x in &v[rows] {
+                    *int += i128::from(x);
+                    *float += x as f64;
+                }
+            }
+            (AggState::Mean { sum, n }, ColumnValues::Float(v)) => {
+                *n += rows.len() as u64;
+                for &x in &v[rows] {
+                    *sum += x;
+                }
+            }
+            (AggState::Mean { sum, n }, ColumnValues::Integer(v)) => {
+                *n += rows.len() as u64;
+                for &x in &v[rows] {
+                    *sum += x as f64;
+                }
+            }
+            (AggState::Values(vs), ColumnValues::Float(v)) => {
+                let before = vs.len();
+                vs.extend(v[rows].iter().copied().filter(|x| x.is_finite()));
+                return (vs.len() - before) * 8;
+            }
+            (AggState::Values(vs), ColumnValues::Integer(v)) => {
+                vs.extend(v[rows.clone()].iter().map(|&x| x as f64));
+                return rows.len() * 8;
+            }
+            (state, values) => {
+                let mut grew = 0;
+                for i in rows {
+                    grew += state.push(0, Some(&Scalar::of(values, i)));
+                }
+                return grew;
+            }
         }
         0
     }

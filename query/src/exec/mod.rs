@@ -75,6 +75,9 @@ pub struct QueryOptions {
     pub params: BTreeMap<String, ParamValue>,
     /// Time, memory and row budgets.
     pub limits: ExecLimits,
+    /// Answer aggregates from raw points even where rollups could (to check rollups against
+    /// raw data, and to measure raw scans).
+    pub raw_only: bool,
 }
 
 /// Why a query did not run.

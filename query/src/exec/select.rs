@@ -51,10 +51,15 @@ fn execute(
     let budget = Budget::new(opts.limits);
     match &plan.body {
         Body::Agg(agg) => {
-            let groups = match rollup::aggregate(db, plan, agg, served)? {
+            let from_rollups = if opts.raw_only {
+                None
+            } else {
+                rollup::aggregate(db, plan, agg, served)?
+            };
+            let groups = match from_rollups {
                 Some(g) => g,
                 None => {
-                    served.lines.push("served by: raw points".into());
+                    served.lines.push(scan::served_by(plan, agg).into());
                     scan::aggregate(db, plan, agg, &budget)?
                 }
             };
@@ -155,9 +160,9 @@ pub(crate) fn explain(
         ));
     } else {
         match &plan.body {
-            Body::Agg(agg) => match rollup::shape(db, &plan, agg) {
+            Body::Agg(agg) => match rollup::shape(db, &plan, agg).filter(|_| !opts.raw_only) {
                 Some(desc) => lines.push(format!("served by: rollups ({desc})")),
-                None => lines.push("served by: raw points".into()),
+                None => lines.push(scan::served_by(&plan, agg).into()),
             },
             Body::Raw(_) => lines.push("served by: raw points".into()),
         }

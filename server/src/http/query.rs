@@ -293,6 +293,7 @@ pub(super) async fn answer(
         now: request.now,
         params,
         limits,
+        ..QueryOptions::default()
     };
 
     let Ok(Ok(permit)) = tokio::time::timeout(
