@@ -12,7 +12,7 @@ use super::{read, Db};
 use crate::error::EngineError;
 use crate::options::MeasurementKind;
 use crate::retention::Level;
-use crate::types::{ColumnPiece, FieldType, SeriesId, TimeRange};
+use crate::types::{ColumnPiece, FieldColumn, FieldType, SeriesId, TimeRange};
 
 impl Db {
     /// Visits the raw values of `field` for the series `ids` (ascending, distinct, as
@@ -52,16 +52,7 @@ impl Db {
         let fields = [field];
         if self.shared.opts.kind_of(measurement) == MeasurementKind::Metric {
             let merged = self.read_raw(&view, ids, Some(&fields), range, true)?;
-            for (i, cols) in merged.iter().enumerate() {
-                for c in cols.iter().filter(|c| c.values.field_type() == ty) {
-                    let piece = ColumnPiece {
-                        ts: Some(&c.ts),
-                        values: &c.values,
-                        rows: 0..c.values.len(),
-                    };
-                    visit(i, piece);
-                }
-            }
+            visit_columns(&merged, ty, &mut visit);
             return Ok(());
         }
         for seg in view
@@ -79,17 +70,8 @@ impl Db {
             })?;
         }
         for h in view.frozen.iter().chain(std::iter::once(&view.active)) {
-            let h = read(h);
-            for (i, cols) in h.read_many(ids, Some(&fields), range).iter().enumerate() {
-                for c in cols.iter().filter(|c| c.values.field_type() == ty) {
-                    let piece = ColumnPiece {
-                        ts: Some(&c.ts),
-                        values: &c.values,
-                        rows: 0..c.values.len(),
-                    };
-                    visit(i, piece);
-                }
-            }
+            let cols = read(h).read_many(ids, Some(&fields), range);
+            visit_columns(&cols, ty, &mut visit);
         }
         Ok(())
     }
@@ -100,5 +82,23 @@ impl Db {
             .into_iter()
             .find(|(n, _)| n == field)
             .map(|(_, t)| t)
+    }
+}
+
+/// Visits every column of type `ty` in `cols` (one list per series) whole, with timestamps.
+fn visit_columns(
+    cols: &[Vec<FieldColumn>],
+    ty: FieldType,
+    visit: &mut impl FnMut(usize, ColumnPiece<'_>),
+) {
+    for (i, cols) in cols.iter().enumerate() {
+        for c in cols.iter().filter(|c| c.values.field_type() == ty) {
+            let piece = ColumnPiece {
+                ts: Some(&c.ts),
+                values: &c.values,
+                rows: 0..c.values.len(),
+            };
+            visit(i, piece);
+        }
     }
 }

@@ -232,60 +232,25 @@ impl Segment {
             if !range.overlaps(f.min_ts, f.max_ts) {
                 continue;
             }
-            let corrupt =
-                |what: String| self.corrupt(format!("series {} field '{field}' {what}", slot.id));
             let id = SeriesId(slot.id);
             let inside = range.start <= f.min_ts && f.max_ts < range.end;
-            let vals_block = self.block(f.vals.block, &mut blocks)?;
             if inside && !need_ts {
-                let values = decode_values(f.ty, col_bytes(&f.vals, &vals_block))
-                    .map_err(|e| corrupt(format!("values: {e}")))?;
-                if values.len() as u64 != f.points || values.field_type() != f.ty {
-                    return Err(corrupt(format!(
-                        "holds {} values of type {}, the index says {} of type {}",
-                        values.len(),
-                        values.field_type(),
-                        f.points,
-                        f.ty
-                    )));
-                }
+                let (values, _) = self.values_in(slot.id, &f, None, &mut blocks)?;
                 let rows = 0..values.len();
-                visit(
-                    id,
-                    ColumnPiece {
-                        ts: None,
-                        values: &values,
-                        rows,
-                    },
-                );
+                let piece = ColumnPiece {
+                    ts: None,
+                    values: &values,
+                    rows,
+                };
+                visit(id, piece);
                 continue;
             }
-            let ts_block = self.block(f.ts.block, &mut blocks)?;
-            ts.clear();
-            let w = decode_timestamps_in(col_bytes(&f.ts, &ts_block), range, &mut ts)
-                .map_err(|e| corrupt(format!("timestamps: {e}")))?;
-            let end = (w.first + ts.len()) as u64;
-            if (w.to_end && end != f.points) || end > f.points {
-                return Err(corrupt(format!(
-                    "holds {end} timestamps, the index says {}",
-                    f.points
-                )));
-            }
-            let lo = ts.partition_point(|&t| t < range.start);
-            let hi = ts.partition_point(|&t| t < range.end).max(lo);
+            let (base, lo, hi) = self.timestamps_in(slot.id, &f, range, &mut blocks, &mut ts)?;
             if lo == hi {
                 continue;
             }
-            let (col_lo, col_hi) = (w.first + lo, w.first + hi);
-            let (values, first) =
-                decode_values_in(f.ty, col_bytes(&f.vals, &vals_block), col_lo..col_hi)
-                    .map_err(|e| corrupt(format!("values: {e}")))?;
-            if first > col_lo || first + values.len() < col_hi || values.field_type() != f.ty {
-                return Err(corrupt(format!(
-                    "values {first}..{} do not cover points {col_lo}..{col_hi}",
-                    first + values.len()
-                )));
-            }
+            let (col_lo, col_hi) = (base + lo, base + hi);
+            let (values, first) = self.values_in(slot.id, &f, Some(col_lo..col_hi), &mut blocks)?;
             visit(
                 id,
                 ColumnPiece {
@@ -399,34 +364,11 @@ impl Segment {
                 continue;
             }
             let name = &self.names[f.name as usize];
-            let corrupt =
-                |what: String| self.corrupt(format!("series {} field '{name}' {what}", slot.id));
             let owner = f.ts_owner as usize;
             if scratch.ts[owner].is_none() {
-                let block = self.block(f.ts.block, blocks)?;
                 let mut ts = scratch.spare.pop().unwrap_or_default();
-                ts.clear();
-                // Sorted timestamps: only the chunks around the range are decoded, and decoding
-                // stops at its end.
-                let w = decode_timestamps_in(col_bytes(&f.ts, &block), range, &mut ts)
-                    .map_err(|e| corrupt(format!("timestamps: {e}")))?;
-                let end = (w.first + ts.len()) as u64;
-                if (w.to_end && end != f.points) || end > f.points {
-                    return Err(corrupt(format!(
-                        "holds {end} timestamps, the index says {}",
-                        f.points
-                    )));
-                }
-                // Both ends of the range come from binary search, then count from the column's
-                // start.
-                let lo = ts.partition_point(|&t| t < range.start);
-                let hi = ts.partition_point(|&t| t < range.end).max(lo);
-                scratch.ts[owner] = Some(TsRun {
-                    ts,
-                    base: w.first,
-                    lo,
-                    hi,
-                });
+                let (base, lo, hi) = self.timestamps_in(slot.id, &f, range, blocks, &mut ts)?;
+                scratch.ts[owner] = Some(TsRun { ts, base, lo, hi });
             }
             let Some(TsRun { ts, base, lo, hi }) = &scratch.ts[owner] else {
                 continue;
@@ -436,23 +378,7 @@ impl Segment {
                 continue;
             }
             let (col_lo, col_hi) = (base + lo, base + hi);
-            let block = self.block(f.vals.block, blocks)?;
-            let (values, first) =
-                decode_values_in(f.ty, col_bytes(&f.vals, &block), col_lo..col_hi)
-                    .map_err(|e| corrupt(format!("values: {e}")))?;
-            if first > col_lo
-                || first + values.len() < col_hi
-                || first as u64 + values.len() as u64 > f.points
-                || values.field_type() != f.ty
-            {
-                return Err(corrupt(format!(
-                    "values {first}..{} of type {} do not cover points {col_lo}..{col_hi} of {} of type {}",
-                    first + values.len(),
-                    values.field_type(),
-                    f.points,
-                    f.ty
-                )));
-            }
+            let (values, first) = self.values_in(slot.id, &f, Some(col_lo..col_hi), blocks)?;
             out.push(FieldColumn {
                 name: name.clone(),
                 ts: ts[lo..hi].to_vec(),
@@ -460,6 +386,84 @@ impl Segment {
             });
         }
         Ok(out)
+    }
+
+    /// Decodes into `ts` (cleared first) the timestamps of column `f` (of series `id`) that a
+    /// read of `range` needs, checked against the index. Returns the column index of `ts[0]`
+    /// and the in-range slice `lo..hi` of `ts`.
+    fn timestamps_in(
+        &self,
+        id: u32,
+        f: &FieldEntry,
+        range: TimeRange,
+        blocks: &mut BlockHold,
+        ts: &mut Vec<i64>,
+    ) -> Result<(usize, usize, usize), SegmentError> {
+        let block = self.block(f.ts.block, blocks)?;
+        ts.clear();
+        // Sorted timestamps: only the chunks around the range are decoded, and decoding stops
+        // at its end.
+        let w = decode_timestamps_in(col_bytes(&f.ts, &block), range, ts)
+            .map_err(|e| self.column_corrupt(id, f, format!("timestamps: {e}")))?;
+        let end = (w.first + ts.len()) as u64;
+        if (w.to_end && end != f.points) || end > f.points {
+            return Err(self.column_corrupt(
+                id,
+                f,
+                format!("holds {end} timestamps, the index says {}", f.points),
+            ));
+        }
+        let lo = ts.partition_point(|&t| t < range.start);
+        let hi = ts.partition_point(|&t| t < range.end).max(lo);
+        Ok((w.first, lo, hi))
+    }
+
+    /// The values of points `points` of column `f` (of series `id`), with the rest of the chunks
+    /// holding them, checked against the index; and the column index of the first value. All
+    /// of them when `points` is `None`.
+    fn values_in(
+        &self,
+        id: u32,
+        f: &FieldEntry,
+        points: Option<std::ops::Range<usize>>,
+        blocks: &mut BlockHold,
+    ) -> Result<(ColumnValues, usize), SegmentError> {
+        let block = self.block(f.vals.block, blocks)?;
+        let bytes = col_bytes(&f.vals, &block);
+        let decoded = match &points {
+            Some(p) => decode_values_in(f.ty, bytes, p.clone()),
+            None => decode_values(f.ty, bytes).map(|v| (v, 0)),
+        };
+        let (values, first) =
+            decoded.map_err(|e| self.column_corrupt(id, f, format!("values: {e}")))?;
+        let want = points.unwrap_or(0..f.points as usize);
+        let covers = first <= want.start && first + values.len() >= want.end;
+        let whole = want.len() as u64 != f.points || values.len() as u64 == f.points;
+        if !covers
+            || !whole
+            || first as u64 + values.len() as u64 > f.points
+            || values.field_type() != f.ty
+        {
+            return Err(self.column_corrupt(
+                id,
+                f,
+                format!(
+                    "values {first}..{} of type {} do not cover points {}..{} of {} of type {}",
+                    first + values.len(),
+                    values.field_type(),
+                    want.start,
+                    want.end,
+                    f.points,
+                    f.ty
+                ),
+            ));
+        }
+        Ok((values, first))
+    }
+
+    fn column_corrupt(&self, id: u32, f: &FieldEntry, what: String) -> SegmentError {
+        let name = self.names.get(f.name as usize).map_or("?", String::as_str);
+        self.corrupt(format!("series {id} field '{name}' {what}"))
     }
 
     /// The decompressed block `n`, from the caller's hold, the shared cache, or the file.
