@@ -170,13 +170,21 @@ pub(crate) fn encode_raw(values: &[f64], out: &mut Vec<u8>) {
 
 /// Decodes a buffer holding exactly one encoding.
 pub(crate) fn decode(buf: &[u8]) -> Result<Vec<f64>, CodecError> {
+    let mut out = Vec::new();
+    decode_into(buf, &mut out)?;
+    Ok(out)
+}
+
+/// Decodes a buffer holding exactly one encoding, appending to `out` (the chunks of a long
+/// column land in one vector without a copy each).
+pub(crate) fn decode_into(buf: &[u8], out: &mut Vec<f64>) -> Result<(), CodecError> {
     let mut r = Reader::new(buf);
-    let values = match r.u8("float encoding tag")? {
-        TAG_EMPTY => Vec::new(),
+    match r.u8("float encoding tag")? {
+        TAG_EMPTY => {}
         TAG_CONST => {
             let n = r.count(MAX_RUN_LEN, "float constant count too large")?;
             let v = f64::from_bits(r.u64_le("float constant")?);
-            vec![v; n]
+            out.resize(out.len() + n, v);
         }
         TAG_DECIMAL => {
             let exp = r.u8("float decimal exponent")?;
@@ -185,32 +193,33 @@ pub(crate) fn decode(buf: &[u8]) -> Result<Vec<f64>, CodecError> {
                 .ok_or(CodecError::Invalid("float decimal exponent above 18"))?;
             let mut mantissas = Vec::new();
             integer::decode(&mut r, Sign::Signed, &mut mantissas)?;
-            // Reuses the mantissas' allocation.
-            return Ok(mantissas.into_iter().map(|m| m as i64 as f64 / p).collect());
+            out.extend(mantissas.into_iter().map(|m| m as i64 as f64 / p));
+            return Ok(());
         }
         TAG_GORILLA => {
             let n = r.count(
                 r.remaining().saturating_mul(8),
                 "float count exceeds the data",
             )?;
-            decode_gorilla(n, r.rest())?
+            let values = decode_gorilla(n, r.rest())?;
+            if out.is_empty() {
+                *out = values;
+            } else {
+                out.extend_from_slice(&values);
+            }
         }
         TAG_RAW => {
             let n = r.count(r.remaining() / 8, "float count exceeds the data")?;
             let bytes = r.bytes(n * 8, "raw floats")?;
-            bytes
-                .chunks_exact(8)
-                .map(|c| {
-                    let mut a = [0u8; 8];
-                    a.copy_from_slice(c);
-                    f64::from_bits(u64::from_le_bytes(a))
-                })
-                .collect()
+            out.extend(bytes.chunks_exact(8).map(|c| {
+                let mut a = [0u8; 8];
+                a.copy_from_slice(c);
+                f64::from_bits(u64::from_le_bytes(a))
+            }));
         }
         tag => return Err(CodecError::UnknownTag { what: "float", tag }),
-    };
-    r.finish("trailing bytes after float column")?;
-    Ok(values)
+    }
+    r.finish("trailing bytes after float column")
 }
 
 fn decode_gorilla(n: usize, stream: &[u8]) -> Result<Vec<f64>, CodecError> {

@@ -232,19 +232,56 @@ pub fn decode_values_in(
     Ok((decode_value_chunks(ty, buf, &chunks[pick])?, first))
 }
 
-/// The values of `chunks` of a chunked column, concatenated.
+/// The values of `chunks` of a chunked column, concatenated: decoded straight into one vector
+/// where the type's decoder appends, so a long column costs no copy per chunk.
 fn decode_value_chunks(
     ty: FieldType,
     buf: &[u8],
     chunks: &[chunked::Chunk],
 ) -> Result<ColumnValues, CodecError> {
-    let mut out = ColumnValues::empty(ty);
-    for c in chunks {
-        let v = decode_plain_values(ty, &buf[c.bytes.clone()])?;
-        check_chunk_len(v.len(), c)?;
-        out.extend_from(&v);
-    }
-    Ok(out)
+    let points: usize = chunks.iter().map(|c| c.points).sum();
+    let each = |f: &mut dyn FnMut(&[u8]) -> Result<usize, CodecError>| {
+        for c in chunks {
+            check_chunk_len(f(&buf[c.bytes.clone()])?, c)?;
+        }
+        Ok::<(), CodecError>(())
+    };
+    let ints = |sign: integer::Sign| -> Result<Vec<u64>, CodecError> {
+        let mut out = Vec::with_capacity(points.min(buf.len().saturating_mul(8)));
+        each(&mut |b| {
+            let before = out.len();
+            integer::decode(&mut varint::Reader::new(b), sign, &mut out)?;
+            Ok(out.len() - before)
+        })?;
+        Ok(out)
+    };
+    Ok(match ty {
+        FieldType::Integer => ColumnValues::Integer(
+            ints(integer::Sign::Signed)?
+                .into_iter()
+                .map(|b| b as i64)
+                .collect(),
+        ),
+        FieldType::Unsigned => ColumnValues::Unsigned(ints(integer::Sign::Unsigned)?),
+        FieldType::Float => {
+            let mut out = Vec::with_capacity(points.min(buf.len().saturating_mul(8)));
+            each(&mut |b| {
+                let before = out.len();
+                float::decode_into(b, &mut out)?;
+                Ok(out.len() - before)
+            })?;
+            ColumnValues::Float(out)
+        }
+        FieldType::Boolean | FieldType::String => {
+            let mut out = ColumnValues::empty(ty);
+            each(&mut |b| {
+                let v = decode_plain_values(ty, b)?;
+                out.extend_from(&v);
+                Ok(v.len())
+            })?;
+            out
+        }
+    })
 }
 
 /// Decodes one plain (not chunked) value encoding of type `ty`.
