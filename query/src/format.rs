@@ -36,6 +36,7 @@ use crate::table::{Cell, Column, ColumnType, Table};
 use chrono::{DateTime, SecondsFormat};
 use serde_json::{json, Map, Value};
 use std::fmt::Write as _;
+use std::io::{self, Write};
 use std::str::FromStr;
 use thiserror::Error;
 
@@ -214,6 +215,55 @@ pub fn json(tables: &[Table], format: TimeFormat) -> Value {
             Value::Object(m)
         }
     }
+}
+
+/// Writes exactly the bytes `serde_json::to_vec(&json(tables, format))` would, a row at a
+/// time: no tree of JSON values for the whole answer, so a server can stream a large result
+/// with memory for one row.
+///
+/// ```
+/// use tally_query::format::{json, write_json, TimeFormat};
+/// use tally_query::{Cell, Column, ColumnType, Table};
+/// let mut t = Table::new(vec![Column { name: "n".into(), ty: ColumnType::Integer }]);
+/// t.rows.push(vec![Cell::Integer(3)]);
+/// let mut out = Vec::new();
+/// write_json(&[t.clone()], TimeFormat::Rfc3339, &mut out).unwrap();
+/// assert_eq!(out, serde_json::to_vec(&json(&[t], TimeFormat::Rfc3339)).unwrap());
+/// ```
+pub fn write_json(tables: &[Table], format: TimeFormat, w: &mut dyn Write) -> io::Result<()> {
+    match tables {
+        [one] => write_table_json(one, format, w),
+        many => {
+            w.write_all(b"{\"results\":[")?;
+            for (i, t) in many.iter().enumerate() {
+                if i > 0 {
+                    w.write_all(b",")?;
+                }
+                write_table_json(t, format, w)?;
+            }
+            w.write_all(b"]}")
+        }
+    }
+}
+
+/// One table as [`table_json`] serializes, written a row at a time.
+fn write_table_json(table: &Table, format: TimeFormat, w: &mut dyn Write) -> io::Result<()> {
+    w.write_all(b"{\"columns\":[")?;
+    for (i, c) in table.columns.iter().enumerate() {
+        if i > 0 {
+            w.write_all(b",")?;
+        }
+        serde_json::to_writer(&mut *w, &json!({ "name": c.name, "type": c.ty.name() }))?;
+    }
+    w.write_all(b"],\"rows\":[")?;
+    for (i, row) in table.rows.iter().enumerate() {
+        if i > 0 {
+            w.write_all(b",")?;
+        }
+        let cells = Value::Array(row.iter().map(|c| cell_json(c, format)).collect());
+        serde_json::to_writer(&mut *w, &cells)?;
+    }
+    w.write_all(b"]}")
 }
 
 /// Reads back what [`json`] wrote (either shape), using the column types to rebuild the cells.
@@ -400,23 +450,34 @@ fn csv_field(out: &mut String, text: &str) {
 /// assert_eq!(table_csv(&t, TimeFormat::Rfc3339), "endpoint,n\n\"/a,b\",\n\"say \"\"hi\"\"\",3\n");
 /// ```
 pub fn table_csv(table: &Table, format: TimeFormat) -> String {
-    let mut out = String::new();
-    let mut line = |fields: &mut dyn Iterator<Item = Option<String>>| {
-        for (i, f) in fields.enumerate() {
-            if i > 0 {
-                out.push(',');
+    let mut out = Vec::new();
+    // Writing into a vector cannot fail, and only UTF-8 is written.
+    let _ = write_table_csv(table, format, &mut out);
+    String::from_utf8(out).unwrap_or_default()
+}
+
+/// One table as [`table_csv`] makes it, written a row at a time.
+fn write_table_csv(table: &Table, format: TimeFormat, w: &mut dyn Write) -> io::Result<()> {
+    let mut line = String::new();
+    let mut write_line =
+        |fields: &mut dyn Iterator<Item = Option<String>>, w: &mut dyn Write| -> io::Result<()> {
+            line.clear();
+            for (i, f) in fields.enumerate() {
+                if i > 0 {
+                    line.push(',');
+                }
+                if let Some(f) = f {
+                    csv_field(&mut line, &f);
+                }
             }
-            if let Some(f) = f {
-                csv_field(&mut out, &f);
-            }
-        }
-        out.push('\n');
-    };
-    line(&mut table.columns.iter().map(|c| Some(c.name.clone())));
+            line.push('\n');
+            w.write_all(line.as_bytes())
+        };
+    write_line(&mut table.columns.iter().map(|c| Some(c.name.clone())), w)?;
     for row in &table.rows {
-        line(&mut row.iter().map(|c| cell_text(c, format)));
+        write_line(&mut row.iter().map(|c| cell_text(c, format)), w)?;
     }
-    out
+    Ok(())
 }
 
 /// Every table as CSV ([`table_csv`]), one blank line between tables.
@@ -428,11 +489,21 @@ pub fn table_csv(table: &Table, format: TimeFormat) -> String {
 /// assert_eq!(csv(&[t.clone(), t], TimeFormat::Rfc3339), "name\n\nname\n");
 /// ```
 pub fn csv(tables: &[Table], format: TimeFormat) -> String {
-    tables
-        .iter()
-        .map(|t| table_csv(t, format))
-        .collect::<Vec<_>>()
-        .join("\n")
+    let mut out = Vec::new();
+    // Writing into a vector cannot fail, and only UTF-8 is written.
+    let _ = write_csv(tables, format, &mut out);
+    String::from_utf8(out).unwrap_or_default()
+}
+
+/// Writes what [`csv`] returns, a row at a time (for streaming a large answer).
+pub fn write_csv(tables: &[Table], format: TimeFormat, w: &mut dyn Write) -> io::Result<()> {
+    for (i, t) in tables.iter().enumerate() {
+        if i > 0 {
+            w.write_all(b"\n")?;
+        }
+        write_table_csv(t, format, w)?;
+    }
+    Ok(())
 }
 
 /// A cell's text for the aligned table: control characters escaped so each row stays one line.
@@ -563,6 +634,56 @@ pub fn text(tables: &[Table], format: TimeFormat) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn streamed_json_is_byte_for_byte_the_value_tree() {
+        let mut t = Table::new(vec![
+            col("time", ColumnType::Time),
+            col("endpoint \"x\"", ColumnType::Tag),
+            col("n", ColumnType::Integer),
+            col("v", ColumnType::Float),
+            col("ok", ColumnType::Boolean),
+        ]);
+        let cells = [
+            Cell::Null,
+            Cell::Integer(i64::MIN),
+            Cell::Float(f64::NAN),
+            Cell::Float(-0.0),
+            Cell::Float(1e300),
+            Cell::Float(f64::INFINITY),
+            Cell::String("tab\t \"q\" \u{1} é 🚀".into()),
+            Cell::Boolean(true),
+            Cell::Time(-1),
+            Cell::Time(1_700_000_000_123_456_789),
+        ];
+        for i in 0..40 {
+            t.rows.push(
+                (0..5)
+                    .map(|j| cells[(i * 7 + j * 3) % cells.len()].clone())
+                    .collect(),
+            );
+        }
+        let empty = Table::new(vec![col("x", ColumnType::String)]);
+        for tables in [
+            vec![t.clone()],
+            vec![t.clone(), empty.clone()],
+            vec![],
+            vec![empty],
+        ] {
+            for format in [
+                TimeFormat::Rfc3339,
+                TimeFormat::Epoch(EpochUnit::Seconds),
+                TimeFormat::Epoch(EpochUnit::Nanoseconds),
+            ] {
+                let mut streamed = Vec::new();
+                write_json(&tables, format, &mut streamed).unwrap();
+                assert_eq!(
+                    String::from_utf8(streamed).unwrap(),
+                    serde_json::to_string(&json(&tables, format)).unwrap()
+                );
+            }
+        }
+    }
 
     fn col(name: &str, ty: ColumnType) -> Column {
         Column {

@@ -37,6 +37,7 @@ use hyper::{Method, Request, Response, StatusCode};
 use serde::Deserialize;
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
+use std::io::Write as _;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tally_query::format::{self, EpochUnit, TimeFormat};
@@ -320,13 +321,17 @@ pub(super) async fn answer(
         let _permit = permit;
         let tables = tally_query::run(&db, &text, &opts)?;
         let rows: usize = tables.iter().map(|t| t.rows.len()).sum();
-        Ok::<_, QueryError>((render(&tables, output, time), rows))
+        Ok::<_, QueryError>((tables, rows))
     });
     let result = tokio::time::timeout(backstop, task).await;
     let elapsed_ms = started.elapsed().as_secs_f64() * 1e3;
     match result {
-        Ok(Ok(Ok(((content_type, body), rows)))) => {
+        Ok(Ok(Ok((tables, rows)))) => {
             debug!(rows, elapsed_ms, "query answered");
+            if rows > STREAM_ROWS && output != Output::Table {
+                return stream(tables, output, time);
+            }
+            let (content_type, body) = render(&tables, output, time);
             reply::bytes(StatusCode::OK, content_type, body)
         }
         Ok(Ok(Err(e))) => {
@@ -420,6 +425,74 @@ fn accepts_csv(headers: &hyper::HeaderMap) -> bool {
                 .trim()
                 .eq_ignore_ascii_case("text/csv")
         })
+}
+
+/// Answers with more rows than this are streamed: serialized a chunk at a time on a blocking
+/// thread while the client reads, never held serialized in full (a JSON answer is several
+/// times the size of the table it comes from).
+const STREAM_ROWS: usize = 10_000;
+
+/// Bytes per streamed chunk.
+const CHUNK_BYTES: usize = 64 * 1024;
+
+/// A streamed answer (JSON or CSV; the aligned table needs every row for its widths).
+fn stream(tables: Vec<tally_query::Table>, output: Output, time: TimeFormat) -> Response<Body> {
+    let (tx, rx) = tokio::sync::mpsc::channel(4);
+    let content_type = match output {
+        Output::Csv => "text/csv; charset=utf-8",
+        _ => "application/json",
+    };
+    tokio::task::spawn_blocking(move || {
+        let mut w = ChunkWriter {
+            tx,
+            buf: Vec::with_capacity(CHUNK_BYTES),
+        };
+        let written = match output {
+            Output::Csv => format::write_csv(&tables, time, &mut w),
+            _ => format::write_json(&tables, time, &mut w).and_then(|()| w.write_all(b"\n")),
+        };
+        if let Err(e) = written.and_then(|()| w.flush()) {
+            // The only failure is the client going away mid-answer.
+            debug!(error = %e, "a streamed query answer was not read to its end");
+        }
+    });
+    reply::stream(StatusCode::OK, content_type, rx)
+}
+
+/// Sends what is written to a response body in chunks of about [`CHUNK_BYTES`], waiting while
+/// the client is slower than the writer (the channel holds a few chunks).
+struct ChunkWriter {
+    tx: tokio::sync::mpsc::Sender<Bytes>,
+    buf: Vec<u8>,
+}
+
+impl std::io::Write for ChunkWriter {
+    fn write(&mut self, data: &[u8]) -> std::io::Result<usize> {
+        self.buf.extend_from_slice(data);
+        if self.buf.len() >= CHUNK_BYTES {
+            self.send()?;
+        }
+        Ok(data.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        if self.buf.is_empty() {
+            return Ok(());
+        }
+        self.send()
+    }
+}
+
+impl ChunkWriter {
+    fn send(&mut self) -> std::io::Result<()> {
+        let chunk = std::mem::replace(&mut self.buf, Vec::with_capacity(CHUNK_BYTES));
+        self.tx.blocking_send(chunk.into()).map_err(|_| {
+            std::io::Error::new(
+                std::io::ErrorKind::BrokenPipe,
+                "the client closed the connection",
+            )
+        })
+    }
 }
 
 /// The body of a successful answer and its content type.

@@ -2,12 +2,72 @@
 
 use bytes::Bytes;
 use http_body_util::Full;
+use hyper::body::{Frame, SizeHint};
 use hyper::header::{HeaderValue, ALLOW, CONTENT_TYPE};
 use hyper::{Method, Response, StatusCode};
 use serde_json::{json, Value};
+use std::convert::Infallible;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+use tokio::sync::mpsc;
 
-/// The body type of every response.
-pub(crate) type Body = Full<Bytes>;
+/// The body of every response: whole bytes, or chunks that a producer sends while it writes
+/// the answer (a large query result is streamed, never held serialized in full).
+#[derive(Debug)]
+pub(crate) enum Body {
+    Full(Full<Bytes>),
+    Chunks(mpsc::Receiver<Bytes>),
+}
+
+impl Default for Body {
+    fn default() -> Self {
+        Body::Full(Full::default())
+    }
+}
+
+impl hyper::body::Body for Body {
+    type Data = Bytes;
+    type Error = Infallible;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, Infallible>>> {
+        match self.get_mut() {
+            Body::Full(f) => Pin::new(f).poll_frame(cx),
+            // The producer dropping its sender ends the body.
+            Body::Chunks(rx) => rx.poll_recv(cx).map(|c| c.map(|b| Ok(Frame::data(b)))),
+        }
+    }
+
+    fn is_end_stream(&self) -> bool {
+        match self {
+            Body::Full(f) => f.is_end_stream(),
+            Body::Chunks(_) => false,
+        }
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        match self {
+            Body::Full(f) => f.size_hint(),
+            Body::Chunks(_) => SizeHint::default(),
+        }
+    }
+}
+
+/// `status` with a body of type `content_type` whose chunks arrive on `chunks` (sent with
+/// chunked transfer encoding; the body ends when the sender is dropped).
+pub(crate) fn stream(
+    status: StatusCode,
+    content_type: &'static str,
+    chunks: mpsc::Receiver<Bytes>,
+) -> Response<Body> {
+    let mut r = Response::new(Body::Chunks(chunks));
+    *r.status_mut() = status;
+    r.headers_mut()
+        .insert(CONTENT_TYPE, HeaderValue::from_static(content_type));
+    r
+}
 
 /// `status` with a JSON body.
 pub(crate) fn json(status: StatusCode, value: &Value) -> Response<Body> {
@@ -34,7 +94,7 @@ pub(crate) fn bytes(
     content_type: &'static str,
     body: impl Into<Bytes>,
 ) -> Response<Body> {
-    let mut r = Response::new(Full::new(body.into()));
+    let mut r = Response::new(Body::Full(Full::new(body.into())));
     *r.status_mut() = status;
     r.headers_mut()
         .insert(CONTENT_TYPE, HeaderValue::from_static(content_type));

@@ -563,6 +563,51 @@ async fn app_with_two_measurements() -> (TempDir, Arc<App>) {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn large_answers_stream_the_same_bytes_small_ones_carry_a_length() {
+    let (_d, app) = app();
+    let lines: String = (0..25_000)
+        .map(|i| format!("cpu,host=h{} v={}.25 {}\n", i % 3, i, 1_000_000_000 + i))
+        .collect();
+    let a = write(&app, "/write", &lines).await;
+    assert_eq!(a.status, StatusCode::NO_CONTENT, "{:?}", a.body);
+    let q = "SELECT v, host FROM cpu WHERE time >= '1970-01-01T00:00:00Z'";
+    let direct = tally_query::run(&app.db, q, &tally_query::QueryOptions::default()).unwrap();
+    assert_eq!(direct[0].rows.len(), 25_000);
+    let uri = "/query?epoch=ns";
+    let ns = tally_query::format::TimeFormat::Epoch(tally_query::format::EpochUnit::Nanoseconds);
+    // JSON: streamed (no length known up front), byte for byte what the value tree gives.
+    let a = query(&app, Method::POST, uri, &[], q).await;
+    assert_eq!(a.status, StatusCode::OK, "{:?}", a.body);
+    assert!(!length_known(&app, uri, q).await, "a large answer is streamed");
+    let mut want = serde_json::to_vec(&tally_query::format::json(&direct, ns)).unwrap();
+    want.push(b'\n');
+    assert_eq!(a.body.len(), want.len());
+    assert!(a.body == want, "streamed JSON differs");
+    // CSV too.
+    let a = query(&app, Method::POST, &format!("{uri}&format=csv"), &[], q).await;
+    assert_eq!(a.headers["content-type"], "text/csv; charset=utf-8");
+    assert!(a.body == tally_query::format::csv(&direct, ns).as_bytes());
+    // A small answer is sent whole, with its length.
+    assert!(length_known(&app, "/query", "SHOW MEASUREMENTS").await);
+    let limited = format!("{q} LIMIT 10");
+    assert!(length_known(&app, "/query", &limited).await);
+}
+
+/// Whether the answer to a POST of `body` to `uri` has its length known before it is sent
+/// (sent whole rather than streamed in chunks).
+async fn length_known(app: &Arc<App>, uri: &str, body: &str) -> bool {
+    use hyper::body::Body as _;
+    let req = Request::builder()
+        .method(Method::POST)
+        .uri(uri)
+        .body(Full::new(Bytes::from(body.to_owned())))
+        .unwrap();
+    let resp = route(req, app).await;
+    assert_eq!(resp.status(), StatusCode::OK);
+    resp.body().size_hint().exact().is_some()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn query_answers_get_and_every_kind_of_post_as_json() {
     let (_d, app) = app_with_two_measurements().await;
     let want = serde_json::json!({
