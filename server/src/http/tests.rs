@@ -578,7 +578,10 @@ async fn large_answers_stream_the_same_bytes_small_ones_carry_a_length() {
     // JSON: streamed (no length known up front), byte for byte what the value tree gives.
     let a = query(&app, Method::POST, uri, &[], q).await;
     assert_eq!(a.status, StatusCode::OK, "{:?}", a.body);
-    assert!(!length_known(&app, uri, q).await, "a large answer is streamed");
+    assert!(
+        !length_known(&app, uri, q).await,
+        "a large answer is streamed"
+    );
     let mut want = serde_json::to_vec(&tally_query::format::json(&direct, ns)).unwrap();
     want.push(b'\n');
     assert_eq!(a.body.len(), want.len());
