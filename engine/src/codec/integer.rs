@@ -170,8 +170,15 @@ pub(crate) fn decode(r: &mut Reader<'_>, sign: Sign, out: &mut Vec<u64>) -> Resu
                 "integer count exceeds the data",
             )?;
             let min = sign.read_base(r, "integer minimum")?;
-            out.reserve(n);
-            offsets::decode(r, n, |o| out.push(min.wrapping_add(o)))
+            // Decoded into place: no capacity check per value (on error `out` keeps zeros).
+            let start = out.len();
+            out.resize(start + n, 0);
+            let mut slots = out[start..].iter_mut();
+            offsets::decode(r, n, |o| {
+                if let Some(s) = slots.next() {
+                    *s = min.wrapping_add(o);
+                }
+            })
         }
         TAG_DELTA => {
             let n = r.count(
