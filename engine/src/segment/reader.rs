@@ -216,16 +216,12 @@ impl Segment {
             return Ok(());
         };
         let name = name as u32;
-        let bounds = self.bounds();
         let mut blocks = BlockHold::default();
         let mut fields = Vec::new();
         let mut ts = Vec::new();
         for i in self.slots_of(series) {
             let slot = self.slots[i];
-            let mut c = Cursor::at(&self.index, slot.entry as usize);
-            let mut layout = slot.layout;
-            decode_series(&mut c, &mut layout, &bounds, &mut fields)
-                .map_err(|what| self.corrupt(format!("series {}: {what}", slot.id)))?;
+            self.entry(slot, &mut fields)?;
             let Some(f) = fields.iter().find(|f| f.name == name).copied() else {
                 continue;
             };
@@ -315,14 +311,10 @@ impl Segment {
     /// The type of every (series, field) column the segment holds, without reading any block:
     /// start-up rebuilds the writer's table of field types from these.
     pub fn field_types(&self) -> Result<Vec<(SeriesId, &str, FieldType)>, SegmentError> {
-        let bounds = self.bounds();
         let mut fields = Vec::new();
         let mut out = Vec::new();
-        for slot in &self.slots {
-            let mut c = Cursor::at(&self.index, slot.entry as usize);
-            let mut layout = slot.layout;
-            decode_series(&mut c, &mut layout, &bounds, &mut fields)
-                .map_err(|what| self.corrupt(format!("series {}: {what}", slot.id)))?;
+        for &slot in &self.slots {
+            self.entry(slot, &mut fields)?;
             for f in &fields {
                 out.push((
                     SeriesId(slot.id),
@@ -342,11 +334,7 @@ impl Segment {
         blocks: &mut BlockHold,
         scratch: &mut Scratch,
     ) -> Result<Vec<FieldColumn>, SegmentError> {
-        let bounds = self.bounds();
-        let mut c = Cursor::at(&self.index, slot.entry as usize);
-        let mut layout = slot.layout;
-        decode_series(&mut c, &mut layout, &bounds, &mut scratch.fields)
-            .map_err(|what| self.corrupt(format!("series {}: {what}", slot.id)))?;
+        self.entry(slot, &mut scratch.fields)?;
         // Timestamp buffers of the previous series are reused, not reallocated: an edge read
         // walks tens of thousands of series for a handful of points each.
         scratch.ts.resize_with(scratch.fields.len(), || None);
@@ -386,6 +374,15 @@ impl Segment {
             });
         }
         Ok(out)
+    }
+
+    /// The field entries of `slot`'s series, parsed from the index into `out`.
+    fn entry(&self, slot: Slot, out: &mut Vec<FieldEntry>) -> Result<(), SegmentError> {
+        let mut c = Cursor::at(&self.index, slot.entry as usize);
+        let mut layout = slot.layout;
+        decode_series(&mut c, &mut layout, &self.bounds(), out)
+            .map_err(|what| self.corrupt(format!("series {}: {what}", slot.id)))?;
+        Ok(())
     }
 
     /// Decodes into `ts` (cleared first) the timestamps of column `f` (of series `id`) that a
