@@ -750,21 +750,37 @@ impl Db {
         range: TimeRange,
         fields: Option<&[&str]>,
     ) -> Result<Vec<Vec<FieldColumn>>, EngineError> {
+        let Some(range) = self.raw_read_range(measurement, ids, range, "read_series")? else {
+            return Ok(vec![Vec::new(); ids.len()]);
+        };
+        let view = self.view();
+        let lww = self.shared.opts.kind_of(measurement) == MeasurementKind::Metric;
+        self.read_raw(&view, ids, fields, range, lww)
+    }
+
+    /// What of `range` a raw read of `ids` in `measurement` covers: clipped to raw retention
+    /// (expired points disappear at once), `None` when nothing is left to read. `ids` must be
+    /// ascending and distinct; `caller` names the read in the error.
+    fn raw_read_range(
+        &self,
+        measurement: &str,
+        ids: &[SeriesId],
+        range: TimeRange,
+        caller: &str,
+    ) -> Result<Option<TimeRange>, EngineError> {
         let mut range = range;
         if let Some(cutoff) = self.shared.cutoff(measurement, Level::Raw) {
             range.start = range.start.max(cutoff);
         }
         if range.start >= range.end || ids.is_empty() {
-            return Ok(vec![Vec::new(); ids.len()]);
+            return Ok(None);
         }
         if ids.windows(2).any(|w| w[0] >= w[1]) {
-            return Err(EngineError::InvalidQuery(
-                "read_series needs ascending, distinct series ids".into(),
-            ));
+            return Err(EngineError::InvalidQuery(format!(
+                "{caller} needs ascending, distinct series ids"
+            )));
         }
-        let view = self.view();
-        let lww = self.shared.opts.kind_of(measurement) == MeasurementKind::Metric;
-        self.read_raw(&view, ids, fields, range, lww)
+        Ok(Some(range))
     }
 
     fn view(&self) -> View {

@@ -11,7 +11,6 @@
 use super::{read, Db};
 use crate::error::EngineError;
 use crate::options::MeasurementKind;
-use crate::retention::Level;
 use crate::types::{ColumnPiece, FieldColumn, FieldType, SeriesId, TimeRange};
 
 impl Db {
@@ -33,18 +32,9 @@ impl Db {
         need_ts: bool,
         mut visit: impl FnMut(usize, ColumnPiece<'_>),
     ) -> Result<(), EngineError> {
-        let mut range = range;
-        if let Some(cutoff) = self.shared.cutoff(measurement, Level::Raw) {
-            range.start = range.start.max(cutoff);
-        }
-        if range.start >= range.end || ids.is_empty() {
+        let Some(range) = self.raw_read_range(measurement, ids, range, "scan_field")? else {
             return Ok(());
-        }
-        if ids.windows(2).any(|w| w[0] >= w[1]) {
-            return Err(EngineError::InvalidQuery(
-                "scan_field needs ascending, distinct series ids".into(),
-            ));
-        }
+        };
         let Some(ty) = self.field_type(measurement, field) else {
             return Ok(());
         };
