@@ -55,7 +55,7 @@ pub(crate) fn aggregate_rows(
             series_keys.insert((c, 0));
         }
     }
-    let empty = || -> Vec<AggState> { agg.aggs.iter().map(|a| AggState::new(a.func)).collect() };
+    let empty = || agg.new_states();
     let mut rows = Vec::new();
     let fill_empty = !matches!(plan.fill, Fill::None);
     // Combination order: by tag values.

@@ -3,9 +3,11 @@
 //! aggregates, groups and output expressions. Every name is checked here, so execution cannot
 //! meet an unknown field or a misplaced aggregate.
 
+use super::agg::AggState;
 use super::buckets::KeyFn;
 use super::names::{at, compile_regex, Name, Schema};
 use super::scalar::Scalar;
+use super::scan::GroupKey;
 use super::tags::{only_tags, TagCond};
 use super::timerange::{self, apply_conjunct, mentions_time, Bounds, TimeContext, DAY_NS};
 use super::ParamValue;
@@ -116,6 +118,20 @@ pub(crate) struct AggPlan {
     pub(crate) tags: Vec<String>,
     /// Time-derived group keys (at most one time bucket).
     pub(crate) keys: Vec<KeyFn>,
+}
+
+impl AggPlan {
+    /// A new group's states: one empty state per aggregate.
+    pub(crate) fn new_states(&self) -> Vec<AggState> {
+        self.aggs.iter().map(|a| AggState::new(a.func)).collect()
+    }
+
+    /// The group of a point (or rollup bucket) at `t` of tag combination `combo`.
+    pub(crate) fn group_key(&self, combo: u32, t: i64, tz: Tz) -> GroupKey {
+        let k1 = self.keys.first().map_or(0, |k| k.key(t, tz));
+        let k2 = self.keys.get(1).map_or(0, |k| k.key(t, tz));
+        (combo, k1, k2)
+    }
 }
 
 /// A `SELECT`, checked and ready to run.

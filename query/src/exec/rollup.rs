@@ -6,7 +6,6 @@
 //! (per-point filters, first/last, distinct counts, offsets that cut minutes) runs over raw
 //! points.
 
-use super::agg::AggState;
 use super::buckets::KeyFn;
 use super::plan::{AggFunc, AggPlan, Plan};
 use super::scan::{GroupKey, Groups};
@@ -203,11 +202,9 @@ pub(crate) fn aggregate(
             let combo = groups.combo(&agg.tags, &g.tags);
             for f in &g.fields {
                 for b in &f.buckets {
-                    let k1 = agg.keys.first().map_or(0, |k| k.key(b.start, plan.tz));
-                    let k2 = agg.keys.get(1).map_or(0, |k| k.key(b.start, plan.tz));
-                    let entry = states.entry((combo, k1, k2)).or_insert_with(|| {
-                        agg.aggs.iter().map(|a| AggState::new(a.func)).collect()
-                    });
+                    let entry = states
+                        .entry(agg.group_key(combo, b.start, plan.tz))
+                        .or_insert_with(|| agg.new_states());
                     for &i in &agg_ids {
                         if let Some((name, int)) = rollup_field(db, &agg.aggs[i]) {
                             if name == f.name {

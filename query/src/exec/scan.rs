@@ -350,18 +350,13 @@ fn fold(
             {
                 return;
             }
-            let k1 = agg.keys.first().map_or(0, |k| k.key(t, plan.tz));
-            let k2 = agg.keys.get(1).map_or(0, |k| k.key(t, plan.tz));
-            let key = (target.combo, k1, k2);
+            let key = agg.group_key(target.combo, t, plan.tz);
             let at = match last {
                 Some((k, at)) if k == key => at,
                 _ => {
                     let at = *index.entry(key).or_insert_with(|| {
                         grew += per_group;
-                        arena.push((
-                            key,
-                            agg.aggs.iter().map(|a| AggState::new(a.func)).collect(),
-                        ));
+                        arena.push((key, agg.new_states()));
                         arena.len() - 1
                     });
                     last = Some((key, at));
@@ -464,18 +459,14 @@ fn fold_columns(
         let mine: Vec<usize> = (0..agg.aggs.len())
             .filter(|&i| agg.aggs[i].field.as_ref().is_some_and(|(f, _)| f == field))
             .collect();
-        let key_of = |combo: u32, t: i64| {
-            let k1 = agg.keys.first().map_or(0, |k| k.key(t, plan.tz));
-            let k2 = agg.keys.get(1).map_or(0, |k| k.key(t, plan.tz));
-            (combo, k1, k2)
-        };
+        let key_of = |combo: u32, t: i64| agg.group_key(combo, t, plan.tz);
         let measurement = &plan.schema.measurement;
         db.scan_field(measurement, ids, piece, field, need_ts, |i, p| {
             let target = &targets[i];
             let mut fold = |key: GroupKey, rows: Range<usize>| {
                 let entry = groups.entry(key).or_insert_with(|| {
                     grew += per_group;
-                    agg.aggs.iter().map(|a| AggState::new(a.func)).collect()
+                    agg.new_states()
                 });
                 for &a in &mine {
                     if target.agg_ok[a] {
