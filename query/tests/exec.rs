@@ -6,7 +6,7 @@
 mod common;
 use common::Rng;
 use std::collections::BTreeMap;
-use tally_engine::{Db, FieldValueRef, Options, PointScratch, RetentionPolicy, WriteBatch};
+use tally_engine::{Db, FieldValueRef, PointScratch, WriteBatch};
 use tally_query::{run, Cell, ColumnType, ParamValue, QueryError, QueryOptions, Table};
 
 const S: i64 = 1_000_000_000;
@@ -78,15 +78,7 @@ struct Fixture {
 }
 
 fn fixture() -> Fixture {
-    let dir = tempfile::tempdir().unwrap();
-    let db = Db::open(
-        dir.path(),
-        Options {
-            retention: RetentionPolicy::forever(),
-            ..Options::default()
-        },
-    )
-    .unwrap();
+    let (db, dir) = common::open_db();
     let reqs = requests();
     let mut scratch = PointScratch::new();
     for (n, chunk) in reqs.chunks(2000).enumerate() {

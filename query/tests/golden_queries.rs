@@ -20,7 +20,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 use chrono::{DateTime, Datelike, Timelike};
-use tally_engine::{Db, FieldValueRef, Options, PointScratch, RetentionPolicy, WriteBatch};
+use tally_engine::{Db, FieldValueRef, PointScratch, WriteBatch};
 use tally_query::format::{self, rfc3339, TimeFormat};
 use tally_query::{run, ParamValue, QueryOptions};
 
@@ -321,15 +321,7 @@ fn write_costs(db: &Db, costs: &[Cost]) {
 }
 
 fn fixture() -> Fixture {
-    let dir = tempfile::tempdir().unwrap();
-    let db = Db::open(
-        dir.path(),
-        Options {
-            retention: RetentionPolicy::forever(),
-            ..Options::default()
-        },
-    )
-    .unwrap();
+    let (db, dir) = common::open_db();
     let (generated, extra) = requests();
     // Two flushed stretches (segments and rollups), the last day and a half in the head.
     let cut1 = NOV1 + D + 12 * H;

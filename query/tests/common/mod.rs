@@ -1,6 +1,18 @@
 //! Helpers shared by the query crate's integration tests.
 #![allow(dead_code)]
 
+/// A database in a fresh temporary directory that keeps everything (the fixtures write
+/// timestamps far in the past); the directory lives as long as the returned guard.
+pub(crate) fn open_db() -> (tally_engine::Db, tempfile::TempDir) {
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let opts = tally_engine::Options {
+        retention: tally_engine::RetentionPolicy::forever(),
+        ..tally_engine::Options::default()
+    };
+    let db = tally_engine::Db::open(dir.path(), opts).expect("a fresh database opens");
+    (db, dir)
+}
+
 /// A small deterministic generator (xorshift), so generated datasets are the same on every run.
 pub(crate) struct Rng(pub(crate) u64);
 
